@@ -1,0 +1,27 @@
+"""Refusal thresholds calibrated per embedder (written by ``tanya eval calibrate``)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_FILE = "calibration.json"
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> dict[str, Any]:
+    path = Path(__file__).with_name(_FILE)
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return {}
+
+
+def refusal_threshold(embedder: str, override: float | None = None) -> float:
+    """The confidence below which Tanya refuses; 0.0 (never) for uncalibrated embedders."""
+    if override is not None:
+        return override
+    entry = load_calibration().get(embedder)
+    return float(entry["threshold"]) if entry else 0.0

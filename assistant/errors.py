@@ -1,0 +1,41 @@
+"""Domain errors. Edges translate them: CLI -> one line and exit code, API -> JSON."""
+
+from index.errors import (
+    CorpusError,
+    EmbedderMismatchError,
+    IndexBusyError,
+    IndexNotBuiltError,
+    StoreUnavailableError,
+    TanyaError,
+)
+
+
+class BadQuestionError(TanyaError):
+    """The question cannot be answered as given (empty, too long, ...)."""
+
+    status = 422
+
+
+class LLMError(TanyaError):
+    """The LLM backend failed, timed out or is unreachable."""
+
+    status = 502
+
+
+class ConfigError(TanyaError):
+    """A setting or flag has a value Tanya cannot use."""
+
+    status = 400
+
+
+__all__ = [
+    "BadQuestionError",
+    "ConfigError",
+    "CorpusError",
+    "EmbedderMismatchError",
+    "IndexBusyError",
+    "IndexNotBuiltError",
+    "LLMError",
+    "StoreUnavailableError",
+    "TanyaError",
+]

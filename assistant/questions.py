@@ -1,0 +1,52 @@
+"""Checking what people type before it reaches retrieval."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from assistant.errors import BadQuestionError
+from assistant.types import Turn
+
+# Control characters (keep newline and tab) and invisible format characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+MAX_HISTORY_TURNS = 6
+
+
+def clean_question(raw: object, max_chars: int) -> str:
+    """A usable question, or BadQuestionError saying what is wrong with it."""
+    if not isinstance(raw, str):
+        raise BadQuestionError("the question must be text")
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise BadQuestionError("the question is empty; ask something about the article")
+    if len(text) > max_chars:
+        raise BadQuestionError(
+            f"the question is {len(text)} characters long; the limit is {max_chars}. "
+            "Ask something shorter.")
+    if not re.search(r"\w", text):
+        raise BadQuestionError("the question has no words; ask something about the article")
+    return text
+
+
+def clean_history(raw: Iterable[Any] | None, max_chars: int) -> list[Turn]:
+    """Earlier turns as ``Turn``s (dicts or Turns accepted); keeps the last few."""
+    turns: list[Turn] = []
+    for i, item in enumerate(raw or []):
+        role: Any
+        content: Any
+        if isinstance(item, Turn):
+            role, content = item.role, item.content
+        elif isinstance(item, Mapping):
+            role, content = item.get("role"), item.get("content")
+        else:
+            raise BadQuestionError(f"history[{i}] must be an object with role and content")
+        if role not in ("user", "assistant") or not isinstance(content, str):
+            raise BadQuestionError(
+                f"history[{i}] needs role 'user' or 'assistant' and text content")
+        text = _CONTROL.sub(" ", content).strip()[: max_chars * 4]
+        turns.append(Turn(role, text))
+    return turns[-MAX_HISTORY_TURNS:]

@@ -1,0 +1,324 @@
+"""The answering service: one object that the CLI, the API and the UI all adapt.
+
+The retrieval chain is a LangChain runnable sequence: standalone query -> embed ->
+retrieve -> answer. Heavy parts (Chroma, the embedder) open on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.calibration import refusal_threshold
+from assistant.citations import verify_markers
+from assistant.conversation import standalone_query
+from assistant.errors import BadQuestionError, IndexNotBuiltError
+from assistant.extractive import (
+    ExtractiveConfig,
+    ScoredSentence,
+    choose_sentences,
+    compose_answer,
+    score_sentences,
+)
+from assistant.language import detect_language
+from assistant.lexical import BM25, rrf_fuse
+from assistant.phrases import refusal
+from assistant.questions import clean_history, clean_question
+from assistant.settings import Settings
+from assistant.types import Answer, Passage, Turn
+from index.builder import BuildReport, IndexBuilder, build_lock, check_embedder
+from index.chunking import ChunkerConfig
+from index.documents import Document, bundled_documents
+from index.embedders import TanyaEmbeddings, make_embedder
+from index.manifest import Manifest
+from index.store import ChromaIndex, StoredPassage, open_client
+
+StreamEvent = tuple[str, Any]  # ("delta", str) ... then ("answer", Answer)
+_CANDIDATES = 20
+_QUERY_CACHE = 512
+
+
+@dataclass
+class _Loaded:
+    manifest: Manifest
+    lexical: BM25 | None
+    lexical_ids: list[str]
+
+
+class TanyaService:
+    """Answers questions over one index. Thread-safe for concurrent ``ask`` calls."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: TanyaEmbeddings | None = None,
+        client: Any = None,
+        extractive: ExtractiveConfig | None = None,
+        hybrid: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.extractive = extractive or ExtractiveConfig()
+        self.hybrid = hybrid
+        self._client = client
+        self._store: ChromaIndex | None = None
+        self._loaded: _Loaded | None = None
+        self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.chain: Runnable[dict[str, Any], dict[str, Any]] = (
+            RunnableLambda(self._step_query)
+            | RunnableLambda(self._step_retrieve)
+            | RunnableLambda(self._step_answer)
+        )
+
+    # -- index --------------------------------------------------------------------------
+    @property
+    def store(self) -> ChromaIndex:
+        with self._lock:
+            if self._store is None:
+                client = self._client or open_client(self.settings.home, self.settings.chroma_url)
+                self._store = ChromaIndex(client, self.settings.index)
+            return self._store
+
+    def manifest(self) -> Manifest:
+        """The manifest of the serving index; raises if there is none or it mismatches."""
+        return self._load().manifest
+
+    def _load(self) -> _Loaded:
+        with self._lock:
+            if self._loaded is None:
+                manifest = self.store.read_manifest()
+                if manifest is None:
+                    raise IndexNotBuiltError(
+                        f"index {self.settings.index!r} is not built yet; "
+                        "run `tanya index build`")
+                check_embedder(manifest, self.embedder)
+                lexical, ids = None, []
+                if self.hybrid:
+                    passages = self.store.all_passages(manifest.generation)
+                    lexical = BM25([p.text for p in passages])
+                    ids = [p.chunk_id for p in passages]
+                self._loaded = _Loaded(manifest, lexical, ids)
+            return self._loaded
+
+    def reload(self) -> None:
+        """Forget the cached manifest (after a build, or when the store came back)."""
+        with self._lock:
+            self._loaded = None
+
+    def build(
+        self,
+        docs: Sequence[Document] | None = None,
+        rebuild: bool = False,
+        chunker: ChunkerConfig | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BuildReport:
+        """Index ``docs`` (default: the bundled article) under the build lock."""
+        with build_lock(self.settings.home, self.settings.index):
+            builder = IndexBuilder(self.store, self.embedder, chunker, progress)
+            report = builder.build(list(docs) if docs is not None else bundled_documents(),
+                                   rebuild=rebuild)
+        self.reload()
+        return report
+
+    def ensure_index(self, notify: Callable[[str], None] | None = None) -> bool:
+        """Build the bundled article's index if there is none; True if it built."""
+        if self.store.read_manifest() is not None:
+            return False
+        if notify:
+            notify("No index yet: building one from the bundled article (first run only)...")
+        self.build()
+        return True
+
+    # -- answering ----------------------------------------------------------------------
+    def ask(
+        self, question: str, history: Sequence[Any] = (), k: int | None = None,
+        llm: str | None = None,
+    ) -> Answer:
+        """Answer ``question`` in the context of ``history``."""
+        answer: Answer | None = None
+        for kind, value in self.stream(question, history, k, llm):
+            if kind == "answer":
+                answer = value
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[Any] = (), k: int | None = None,
+        llm: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yield ``("delta", text)`` pieces of the answer, then ``("answer", Answer)``.
+
+        The final Answer is authoritative: with an LLM, markers that point at no
+        retrieved passage are dropped from it (and reported in ``warnings``).
+        """
+        started = time.perf_counter()
+        state = self._initial_state(question, history, k, llm)
+        spec = state["llm"]
+        if not spec:
+            state = self.chain.invoke(state)
+            answer: Answer = state["answer"]
+            for piece in _pieces(answer.answer):
+                yield "delta", piece
+        else:
+            state = self._step_retrieve(self._step_query(state))
+            answer = yield from self._stream_llm(state, spec)
+        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        yield "answer", answer
+
+    def _initial_state(
+        self, question: str, history: Sequence[Any], k: int | None, llm: str | None
+    ) -> dict[str, Any]:
+        limit = self.settings.max_question_chars
+        cleaned = clean_question(question, limit)
+        k = k if k is not None else self.settings.k
+        if not 1 <= k <= 50:
+            raise BadQuestionError(f"k must be between 1 and 50, not {k}")
+        return {"question": cleaned, "history": clean_history(history, limit),
+                "k": k, "llm": llm if llm is not None else self.settings.llm, "timings": {}}
+
+    def _stream_llm(self, state: dict[str, Any], spec: str) -> Generator[StreamEvent, None, Answer]:
+        """Stream an LLM's answer, then verify its citations against the passages."""
+        from assistant.llm import make_llm_answerer
+
+        started = time.perf_counter()
+        answerer = make_llm_answerer(spec, self.settings)
+        found: list[StoredPassage] = state["found"]
+        passages = [_to_passage(rank, p) for rank, p in enumerate(found, start=1)]
+        scored = score_sentences(state["vector"], found, state["sentence_vectors"],
+                                 self.extractive)
+        parts: list[str] = []
+        for delta in answerer.stream(state["question"], state["lang"], state["history"],
+                                     passages):
+            parts.append(delta)
+            yield "delta", delta
+        text, citations, warnings = verify_markers(
+            "".join(parts), passages, lambda p: _best_sentence(p, scored))
+        answer = Answer(question=state["question"], answer=text, refused=not citations,
+                        lang=state["lang"], citations=citations, passages=passages,
+                        standalone_query=state["query"], warnings=warnings)
+        state["timings"]["answer"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms.update(state["timings"])
+        return answer
+
+    def _step_query(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        history: list[Turn] = state["history"]
+        query = standalone_query(state["question"], history)
+        state["query"] = query
+        state["lang"] = detect_language(state["question"])
+        state["vector"] = self._embed_question(query)
+        state["timings"]["embed"] = (time.perf_counter() - started) * 1000
+        return state
+
+    def _embed_question(self, text: str) -> np.ndarray:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            return cached
+        vector = self.embedder.embed_question(text)
+        with self._lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > _QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def _step_retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        loaded = self._load()
+        k = state["k"]
+        generation = loaded.manifest.generation
+        found = self.store.query(generation, state["vector"], max(k, _CANDIDATES)
+                                 if loaded.lexical else k)
+        if loaded.lexical is not None:
+            found = self._fuse(found, state["query"], loaded)
+        state["found"] = found[:k]
+        state["sentence_vectors"] = self.store.sentence_vectors(generation, state["found"])
+        state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
+        return state
+
+    def _fuse(self, dense: list[StoredPassage], query: str, loaded: _Loaded) -> list[StoredPassage]:
+        assert loaded.lexical is not None
+        scores = loaded.lexical.scores(query)
+        ranked = [loaded.lexical_ids[i] for i in np.argsort(scores)[::-1][:_CANDIDATES]
+                  if scores[i] > 0]
+        by_id = {p.chunk_id: p for p in dense}
+        # Only dense candidates are kept: BM25 reorders them, never adds or filters.
+        order = [cid for cid in rrf_fuse([p.chunk_id for p in dense], ranked) if cid in by_id]
+        return [by_id[cid] for cid in order]
+
+    def _step_answer(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        found: list[StoredPassage] = state["found"]
+        passages = [_to_passage(rank, p) for rank, p in enumerate(found, start=1)]
+        scored = score_sentences(state["vector"], found, state["sentence_vectors"],
+                                 self.extractive)
+        threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
+        lang = state["lang"]
+        answer = Answer(question=state["question"], answer="", refused=True, lang=lang,
+                        passages=passages, standalone_query=state["query"])
+        if not scored or scored[0].score < threshold:
+            closest = found[0] if found else None
+            answer.answer = refusal(lang, closest.section if closest else None,
+                                    closest.paragraph if closest else None)
+        else:
+            answer.answer, answer.citations = compose_answer(
+                choose_sentences(scored, self.extractive), lang)
+            answer.refused = False
+        state["timings"]["answer"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms.update(state["timings"])
+        state["answer"] = answer
+        return state
+
+    # -- status -------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What ``tanya index status`` shows."""
+        manifest = self.store.read_manifest()
+        if manifest is None:
+            raise IndexNotBuiltError(
+                f"index {self.settings.index!r} is not built yet; run `tanya index build`")
+        counts = self.store.counts(manifest.generation)
+        chunks, _ = self.store.collection_names(manifest.generation)
+        return {
+            "index": manifest.name,
+            "collection": chunks,
+            "store": self.settings.chroma_url or str(Path(self.settings.home) / "chroma"),
+            "documents": [{"doc_id": d, "title": r.title, "lang": r.lang, "chunks": r.chunks,
+                           "source": r.source} for d, r in sorted(manifest.documents.items())],
+            "chunks": counts["chunks"],
+            "sentences": counts["sentences"],
+            "embedder": manifest.embedder,
+            "dimension": manifest.dim,
+            "chunker": manifest.chunker,
+            "built_at": manifest.built_at,
+        }
+
+
+def _to_passage(rank: int, p: StoredPassage) -> Passage:
+    return Passage(rank=rank, chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title,
+                   section=p.section, paragraph=p.paragraph, start=p.start, end=p.end,
+                   text=p.text, score=p.score)
+
+
+def _best_sentence(passage: Passage, scored: Sequence[ScoredSentence]
+                   ) -> tuple[str, int, int, float]:
+    """The passage's sentence closest to the question: what an LLM citation quotes."""
+    for s in scored:  # best first
+        if s.passage_rank == passage.rank:
+            return s.text, s.start, s.end, s.score
+    return passage.text, passage.start, passage.end, passage.score
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Split text into small word-aligned pieces for streaming."""
+    words = text.split(" ")
+    for i in range(0, len(words), 4):
+        chunk = " ".join(words[i : i + 4])
+        yield chunk if i + 4 >= len(words) else chunk + " "

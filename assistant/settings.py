@@ -1,0 +1,86 @@
+"""Settings, built once at each edge from ``TANYA_*`` variables (CLI flags win)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+from index.embedders import DEFAULT_EMBEDDER
+
+_INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,40}[a-z0-9]")
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where Tanya keeps its data: ``TANYA_HOME``, else the per-user data directory."""
+    env = os.environ if env is None else env
+    if env.get("TANYA_HOME"):
+        return Path(env["TANYA_HOME"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tanya"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Field ``x`` reads ``TANYA_X`` from the environment."""
+
+    home: Path = field(default_factory=data_dir)
+    chroma_url: str = ""
+    index: str = "default"
+    embedder: str = DEFAULT_EMBEDDER
+    k: int = 5
+    llm: str = ""
+    llm_timeout: float = 30.0
+    refusal_threshold: float | None = None
+    max_question_chars: int = 2000
+    api_key: str = ""
+    allowed_origins: str = ""
+    root_path: str = ""
+    rate_limit_per_minute: int = 120
+    max_concurrent_requests: int = 16
+    max_body_bytes: int = 65536
+
+    def __post_init__(self) -> None:
+        if not _INDEX_NAME.fullmatch(self.index):
+            raise ConfigError(
+                f"index name {self.index!r} must be 3-42 characters of a-z, 0-9, '-' or '_'")
+        if not 1 <= self.k <= 50:
+            raise ConfigError(f"k must be between 1 and 50, not {self.k}")
+        if self.llm_timeout <= 0:
+            raise ConfigError("llm timeout must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``TANYA_*`` variables, then apply non-None ``overrides`` (CLI flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {"home": data_dir(env)}
+        for f in fields(cls):
+            raw = env.get(f"TANYA_{f.name.upper()}")
+            if raw is None or f.name == "home":
+                continue
+            values[f.name] = _parse(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw) if raw.strip() else None
+    except ValueError:
+        raise ConfigError(f"TANYA_{name.upper()}={raw!r} is not a number") from None
+    return raw

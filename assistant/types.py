@@ -1,0 +1,86 @@
+"""The data an answer is made of; ``to_dict`` gives the JSON contract of DESIGN.md."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, ranked from 1."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "doc_id": self.doc_id, "paragraph": self.paragraph,
+                "section": self.section, "start": self.start, "end": self.end,
+                "text": self.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An exact quote: ``document.text[start:end] == quote``."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    paragraph: int
+    quote: str
+    start: int
+    end: int
+    score: float
+    passage_rank: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass
+class Answer:
+    """What the assistant says, with everything needed to check it."""
+
+    question: str
+    answer: str
+    refused: bool
+    lang: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_query: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "lang": self.lang,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "standalone_query": self.standalone_query,
+            "warnings": list(self.warnings),
+        }

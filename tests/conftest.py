@@ -1,0 +1,69 @@
+"""Shared fixtures. Nothing here reaches the network: models come from installed packages."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything imports huggingface, chroma or gradio.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from assistant.service import TanyaService  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from index.documents import Document, bundled_documents  # noqa: E402
+from index.embedders import E5SmallQ4Embedder, HashEmbedder  # noqa: E402
+from tests.support.servers import ChromaServer, chroma_binary, require  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data directory."""
+    home = tmp_path / "tanya-home"
+    monkeypatch.setenv("TANYA_HOME", str(home))
+    monkeypatch.delenv("TANYA_CHROMA_URL", raising=False)
+    monkeypatch.delenv("TANYA_API_KEY", raising=False)
+    monkeypatch.delenv("TANYA_LLM", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def article() -> Document:
+    return bundled_documents()[0]
+
+
+@pytest.fixture(scope="session")
+def e5() -> E5SmallQ4Embedder:
+    return E5SmallQ4Embedder()
+
+
+@pytest.fixture
+def hash_service(tanya_home: Path) -> TanyaService:
+    """A service over the article with the fake embedder: fast, no model."""
+    service = TanyaService(Settings(home=tanya_home, embedder="hash:64"), embedder=HashEmbedder(64))
+    service.build()
+    return service
+
+
+@pytest.fixture(scope="session")
+def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder) -> TanyaService:
+    """The real default configuration over the bundled article, built once per session."""
+    home = tmp_path_factory.mktemp("e5-home")
+    service = TanyaService(Settings(home=home), embedder=e5)
+    service.build()
+    return service
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """A real `chroma run` on 127.0.0.1 for the whole session."""
+    require(chroma_binary() is not None, "the chroma CLI is not installed")
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    yield server
+    server.stop()

@@ -1,0 +1,42 @@
+from index.documents import bundled_documents, load_corpus, normalize_text
+
+
+def test_bundled_article_has_metadata():
+    [doc] = bundled_documents()
+    assert doc.doc_id == "jaminan-keamanan-ukraina"
+    assert doc.lang == "id"
+    assert doc.title
+    assert doc.text.startswith("Amerika Serikat menawarkan")
+
+
+def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
+    good = tmp_path / "good.id.txt"
+    good.write_text("Paragraf yang baik.\n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    docs, problems = load_corpus([tmp_path / "good.id.txt", tmp_path / "empty.txt",
+                                  tmp_path / "latin1.txt", pdf, tmp_path / "missing.md"])
+    assert [d.doc_id for d in docs] == ["good"]
+    assert docs[0].lang == "id"
+    reasons = {p.path.rsplit("/", 1)[-1]: p.reason for p in problems}
+    assert "empty" in reasons["empty.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "unsupported" in reasons["report.pdf"]
+    assert "no such file" in reasons["missing.md"]
+
+
+def test_directories_are_walked_for_txt_and_md(tmp_path):
+    (tmp_path / "a.md").write_text("# Title A\n\nBody.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("Body b.", encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("x", encoding="utf-8")
+    docs, problems = load_corpus([tmp_path])
+    assert sorted(d.doc_id for d in docs) == ["a", "b"]
+    assert next(d for d in docs if d.doc_id == "a").title == "Title A"
+    assert problems == []
+
+
+def test_invisible_characters_are_stripped_at_ingestion():
+    assert normalize_text("ab\u200bc\ufeff\r\nd\u2060e") == "abc\nde"

@@ -1,0 +1,166 @@
+"""One suite, two stores: embedded Chroma and a real `chroma run` server."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from assistant.errors import EmbedderMismatchError, IndexNotBuiltError
+from assistant.service import TanyaService
+from assistant.settings import Settings
+from index.chunking import chunk_document
+from index.documents import Document
+from index.embedders import HashEmbedder
+from index.store import ChromaIndex, open_client
+
+
+def _docs() -> list[Document]:
+    return [
+        Document("alpha", "Alpha", "id", "Kyiv menuntut jaminan.\nParagraf kedua alpha.", "a"),
+        Document("beta", "Beta", "en", "Moscow wants territory.\nSecond beta paragraph.", "b"),
+    ]
+
+
+@pytest.fixture(params=["embedded", "server"])
+def make_service(request, tanya_home):
+    url = ""
+    if request.param == "server":
+        url = request.getfixturevalue("chroma_server").url
+    name = f"t{uuid.uuid4().hex[:10]}"
+
+    def make(embedder=None) -> TanyaService:
+        embedder = embedder or HashEmbedder(32)
+        settings = Settings(home=tanya_home, chroma_url=url, index=name, embedder=embedder.spec)
+        return TanyaService(settings, embedder=embedder)
+
+    return make
+
+
+def _counts(service: TanyaService) -> dict[str, int]:
+    return service.store.counts(service.manifest().generation)
+
+
+def test_build_stores_every_chunk_and_sentence(make_service):
+    service = make_service()
+    report = service.build(_docs())
+    assert sorted(report.added) == ["alpha", "beta"]
+    assert _counts(service) == {"chunks": 4, "sentences": 4}
+    assert service.status()["documents"][0]["doc_id"] == "alpha"
+
+
+def test_rerun_on_unchanged_input_embeds_nothing_and_changes_nothing(make_service):
+    service = make_service()
+    service.build(_docs())
+    before = (service.manifest().generation, service.store.chunk_ids(service.manifest().generation))
+    built_at = service.manifest().built_at
+    report = service.build(_docs())
+    assert report.chunks_embedded == 0 and not report.changed_anything
+    assert (service.manifest().generation,
+            service.store.chunk_ids(service.manifest().generation)) == before
+    assert service.manifest().built_at == built_at
+
+
+def test_changed_document_replaces_exactly_its_chunks(make_service):
+    service = make_service()
+    docs = _docs()
+    service.build(docs)
+    generation = service.manifest().generation
+    beta_before = service.store.chunk_ids(generation, "beta")
+    changed = [replace(docs[0], text="Kyiv menuntut jaminan.\nBaru.\nTiga paragraf sekarang."),
+               docs[1]]
+    report = service.build(changed)
+    assert report.changed == ["alpha"] and report.unchanged == ["beta"]
+    assert report.chunks_embedded == 3
+    assert service.store.chunk_ids(generation, "alpha") == [f"alpha:{i:04d}" for i in range(3)]
+    assert service.store.chunk_ids(generation, "beta") == beta_before
+    assert _counts(service) == {"chunks": 5, "sentences": 5}
+
+
+def test_removed_document_chunks_go(make_service):
+    service = make_service()
+    service.build(_docs())
+    report = service.build(_docs()[:1])
+    assert report.removed == ["beta"]
+    generation = service.manifest().generation
+    assert service.store.chunk_ids(generation, "beta") == []
+    assert _counts(service) == {"chunks": 2, "sentences": 2}
+    assert list(service.manifest().documents) == ["alpha"]
+
+
+def test_rebuild_switches_generation_and_drops_the_old_one(make_service):
+    service = make_service()
+    service.build(_docs())
+    old = service.manifest().generation
+    report = service.build(_docs(), rebuild=True)
+    assert report.rebuilt and service.manifest().generation != old
+    assert service.store.generations() == [service.manifest().generation]
+    assert _counts(service) == {"chunks": 4, "sentences": 4}
+
+
+class _Boom(RuntimeError):
+    pass
+
+
+def test_rebuild_killed_midway_leaves_previous_index_serving(make_service):
+    service = make_service()
+    service.build(_docs())
+    serving = service.manifest().generation
+    answer_before = service.ask("Kyiv menuntut apa?").citations[0].quote
+
+    class DyingEmbedder(HashEmbedder):
+        calls = 0
+
+        def embed_passages(self, texts):
+            DyingEmbedder.calls += 1
+            if DyingEmbedder.calls > 1:
+                raise _Boom("killed")
+            return super().embed_passages(texts)
+
+    dying = make_service(DyingEmbedder(32))
+    dying.settings = replace(dying.settings, index=service.settings.index)
+    dying._store = None
+    with pytest.raises(_Boom):
+        dying.build(_docs() * 1, rebuild=True)
+    service.reload()
+    assert service.manifest().generation == serving
+    assert _counts(service) == {"chunks": 4, "sentences": 4}
+    assert service.ask("Kyiv menuntut apa?").citations[0].quote == answer_before
+    # the next build cleans up the half-built generation
+    service.build(_docs())
+    assert service.store.generations() == [serving]
+
+
+def test_other_embedder_is_refused_with_a_fix(make_service):
+    service = make_service()
+    service.build(_docs())
+    other = make_service(HashEmbedder(48))
+    other.settings = replace(other.settings, index=service.settings.index)
+    other._store = None
+    with pytest.raises(EmbedderMismatchError) as err:
+        other.ask("Kyiv?")
+    assert "hash:32" in str(err.value) and "--rebuild" in str(err.value)
+    with pytest.raises(EmbedderMismatchError):
+        other.build(_docs())
+
+
+def test_missing_index_says_how_to_build(make_service):
+    with pytest.raises(IndexNotBuiltError, match="tanya index build"):
+        make_service().ask("Kyiv?")
+
+
+def test_reopen_in_a_fresh_client_sees_same_documents_chunks_ids(make_service):
+    service = make_service()
+    service.build(_docs())
+    service.build(_docs())
+    generation = service.manifest().generation
+    ids = service.store.chunk_ids(generation)
+    reopened = make_service()
+    reopened.settings = service.settings
+    reopened._store = ChromaIndex(
+        open_client(service.settings.home, service.settings.chroma_url), service.settings.index)
+    assert reopened.manifest().generation == generation
+    assert reopened.store.chunk_ids(generation) == ids
+    assert sorted(reopened.manifest().documents) == ["alpha", "beta"]
+    assert len(ids) == len(set(ids)) == sum(len(chunk_document(d)) for d in _docs())
