@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 
 import pytest
@@ -186,6 +186,17 @@ def test_deltas_arrive_in_order_as_the_server_sends_them(fake_llm: FakeLLMServer
     assert next(stream) == deltas[0]
     fake_llm.release.set()
     assert list(stream) == deltas[1:]
+
+
+def test_an_abandoned_stream_does_not_spoil_the_next_answer(fake_llm: FakeLLMServer) -> None:
+    answerer = openai(fake_llm)
+    fake_llm.script(Reply(["first ", "never read"], pause_after=1), Reply(["second"]))
+    stream = answerer.stream("q", "en", [], PASSAGES)
+    assert isinstance(stream, Generator) and next(stream) == "first "
+    stream.close()  # a client that went away mid-answer
+    fake_llm.release.set()
+    assert list(answerer.stream("q", "en", [], PASSAGES)) == ["second"]
+    assert list(answerer.stream("q", "en", [], PASSAGES)) == ["ok"]
 
 
 def test_a_local_server_is_reached_past_the_users_proxy(

@@ -89,6 +89,10 @@ class FakeLLMServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 with chunked streams and keep-alive, as vLLM, llama.cpp and Ollama serve.
+    protocol_version = "HTTP/1.1"
+    timeout = 5  # idle keep-alive connections end by themselves after the test
+    disable_nagle_algorithm = True  # like uvicorn, Go and llama.cpp servers: no 40 ms stalls
     server_fake: FakeLLMServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -111,6 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, reply: Reply, ollama: bool, fake: FakeLLMServer) -> None:
         if reply.mode == "hang":
+            self.close_connection = True
             fake.stopping.wait(_MAX_WAIT)
         elif reply.mode == "error":
             self._send(reply.status, "application/json", reply.body)
@@ -124,6 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
             while not fake.stopping.is_set() and time.monotonic() < deadline:
                 self._write("\n" if ollama else ": keep-alive\n\n")
                 time.sleep(0.05)
+            self._end()
         else:
             self._stream(reply, ollama, fake)
 
@@ -136,6 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.finish:
             self._write(_ollama_line("", done=True) if ollama
                         else _sse(_chunk("", finish="stop")) + "data: [DONE]\n\n")
+        self._end()
 
     def _send(self, status: int, content_type: str, text: str) -> None:
         data = text.encode()
@@ -146,14 +153,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _start(self, status: int, content_type: str) -> None:
-        # HTTP/1.0 without a length: the body ends when the connection closes.
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
 
     def _write(self, text: str) -> None:
-        self.wfile.write(text.encode())
+        data = text.encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
 
