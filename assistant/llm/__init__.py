@@ -28,21 +28,25 @@ __all__ = [
     "make_llm_answerer",
 ]
 
-_FORMS = ("openai:MODEL (any OpenAI-compatible server at OPENAI_BASE_URL) or "
-          "ollama:MODEL (Ollama's /api/chat at OLLAMA_HOST)")
+_FORMS = (
+    "openai:MODEL (any OpenAI-compatible server at OPENAI_BASE_URL) or "
+    "ollama:MODEL (Ollama's /api/chat at OLLAMA_HOST)"
+)
 
 
 class LLMAnswerer(Protocol):
     """What the service needs from an LLM backend."""
 
-    def stream(self, question: str, lang: str, history: list[Turn],
-               passages: list[Passage]) -> Iterator[str]:
+    def stream(
+        self, question: str, lang: str, history: list[Turn], passages: list[Passage]
+    ) -> Iterator[str]:
         """Text deltas of the answer, in order."""
         ...
 
 
-def make_llm_answerer(spec: str, settings: Settings,
-                      env: Mapping[str, str] | None = None) -> LLMAnswerer:
+def make_llm_answerer(
+    spec: str, settings: Settings, env: Mapping[str, str] | None = None
+) -> LLMAnswerer:
     """The answerer a spec names, configured from ``settings`` and the environment.
 
     This is the edge for the servers' own standard variables, which Tanya honours rather
@@ -59,14 +63,17 @@ def make_llm_answerer(spec: str, settings: Settings,
     if not model or backend not in ("openai", "ollama"):
         raise ConfigError(f"unknown LLM {spec!r}; use {_FORMS}")
     if backend == "ollama":
-        return OllamaAnswerer(model, env.get("OLLAMA_HOST") or DEFAULT_HOST,
-                              timeout=settings.llm_timeout)
+        return OllamaAnswerer(
+            model, env.get("OLLAMA_HOST") or DEFAULT_HOST, timeout=settings.llm_timeout
+        )
     base_url = _http_url(env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL, "OPENAI_BASE_URL")
     api_key = env.get("OPENAI_API_KEY", "").strip()
     if not api_key and httpx.URL(base_url).host == "api.openai.com":
-        raise ConfigError("OpenAI needs OPENAI_API_KEY; for a local server "
-                          "(llama.cpp, vLLM, Ollama) set OPENAI_BASE_URL, e.g. "
-                          "http://127.0.0.1:8080/v1")
+        raise ConfigError(
+            "OpenAI needs OPENAI_API_KEY; for a local server "
+            "(llama.cpp, vLLM, Ollama) set OPENAI_BASE_URL, e.g. "
+            "http://127.0.0.1:8080/v1"
+        )
     return OpenAIAnswerer(model, base_url, api_key, timeout=settings.llm_timeout)
 
 
@@ -76,6 +83,7 @@ def _http_url(value: str, name: str) -> str:
     except httpx.InvalidURL as exc:
         raise ConfigError(f"{name} is not a usable URL ({exc})") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"{name} must be an http:// or https:// URL, e.g. "
-                          "http://127.0.0.1:8080/v1")
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1"
+        )
     return str(url)

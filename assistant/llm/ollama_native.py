@@ -28,8 +28,9 @@ def ollama_base_url(host: str) -> str:
     except httpx.InvalidURL as exc:
         raise ConfigError(f"OLLAMA_HOST={host!r} is not a usable address ({exc})") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"OLLAMA_HOST={host!r} must look like 127.0.0.1:11434 or "
-                          "http://HOST:PORT")
+        raise ConfigError(
+            f"OLLAMA_HOST={host!r} must look like 127.0.0.1:11434 or http://HOST:PORT"
+        )
     if url.port is None and url.scheme == "http":
         url = url.copy_with(port=_DEFAULT_PORT)
     return str(url).rstrip("/")
@@ -48,15 +49,23 @@ class OllamaAnswerer:
         self.model = model
         self.timeout = timeout
         self.endpoint = Endpoint(
-            url=ollama_base_url(host) + "/api/chat", model=model, location_var="OLLAMA_HOST",
+            url=ollama_base_url(host) + "/api/chat",
+            model=model,
+            location_var="OLLAMA_HOST",
             headers={"Accept": "application/x-ndjson"},
-            not_found_advice=f"run `ollama pull {model}`, or check the model name")
+            not_found_advice=f"run `ollama pull {model}`, or check the model name",
+        )
 
-    def stream(self, question: str, lang: str, history: list[Turn],
-               passages: list[Passage]) -> Iterator[str]:
+    def stream(
+        self, question: str, lang: str, history: list[Turn], passages: list[Passage]
+    ) -> Iterator[str]:
         """The answer's text deltas, in order."""
-        body = {"model": self.model, "stream": True, "options": {"temperature": 0},
-                "messages": build_messages(question, lang, history, passages)}
+        body = {
+            "model": self.model,
+            "stream": True,
+            "options": {"temperature": 0},
+            "messages": build_messages(question, lang, history, passages),
+        }
         with post_streaming(self.endpoint, body, self.timeout) as reply:
             for line in reply.lines():
                 if not line.strip():
@@ -67,8 +76,10 @@ class OllamaAnswerer:
                     yield content
                 if event.get("done"):
                     return
-        raise self.endpoint.error("ended the stream before the answer was complete",
-                                  "see the server's log, then try again")
+        raise self.endpoint.error(
+            "ended the stream before the answer was complete",
+            "see the server's log, then try again",
+        )
 
 
 def _load(line: str, endpoint: Endpoint) -> dict[str, Any]:
@@ -79,8 +90,9 @@ def _load(line: str, endpoint: Endpoint) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise endpoint.malformed(f"expected a JSON object, got {line[:80]!r}")
     if event.get("error"):
-        raise endpoint.error(f"reported an error ({error_detail(line)})",
-                             "see the server's log, then try again")
+        raise endpoint.error(
+            f"reported an error ({error_detail(line)})", "see the server's log, then try again"
+        )
     return event
 
 

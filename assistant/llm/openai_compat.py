@@ -23,25 +23,37 @@ class OpenAIAnswerer:
         text = "".join(answerer.stream("What does Kyiv demand?", "en", [], passages))
     """
 
-    def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, api_key: str = "",
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, model: str, base_url: str = DEFAULT_BASE_URL, api_key: str = "", timeout: float = 30.0
+    ) -> None:
         self.model = model
         self.timeout = timeout
         headers = {"Accept": "text/event-stream"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.endpoint = Endpoint(
-            url=base_url.rstrip("/") + "/chat/completions", model=model,
-            location_var="OPENAI_BASE_URL", key_var="OPENAI_API_KEY", secret=api_key,
+            url=base_url.rstrip("/") + "/chat/completions",
+            model=model,
+            location_var="OPENAI_BASE_URL",
+            key_var="OPENAI_API_KEY",
+            secret=api_key,
             headers=headers,
-            not_found_advice=(f"check the model name {model!r} and that OPENAI_BASE_URL "
-                              "ends where the server's API starts (usually /v1)"))
+            not_found_advice=(
+                f"check the model name {model!r} and that OPENAI_BASE_URL "
+                "ends where the server's API starts (usually /v1)"
+            ),
+        )
 
-    def stream(self, question: str, lang: str, history: list[Turn],
-               passages: list[Passage]) -> Iterator[str]:
+    def stream(
+        self, question: str, lang: str, history: list[Turn], passages: list[Passage]
+    ) -> Iterator[str]:
         """The answer's text deltas, in order."""
-        body = {"model": self.model, "stream": True, "temperature": 0,
-                "messages": build_messages(question, lang, history, passages)}
+        body = {
+            "model": self.model,
+            "stream": True,
+            "temperature": 0,
+            "messages": build_messages(question, lang, history, passages),
+        }
         with post_streaming(self.endpoint, body, self.timeout) as reply:
             if reply.content_type.startswith("application/json"):
                 # A server that ignores ``stream`` sends one whole completion.
@@ -63,8 +75,10 @@ def _deltas(lines: Iterator[str], endpoint: Endpoint) -> Iterator[str]:
                 yield content
             finished = finished or bool(choice.get("finish_reason"))
     if not finished:
-        raise endpoint.error("ended the stream before the answer was complete",
-                             "see the server's log, then try again")
+        raise endpoint.error(
+            "ended the stream before the answer was complete",
+            "see the server's log, then try again",
+        )
 
 
 def _sse_data(lines: Iterator[str]) -> Iterator[str]:
@@ -102,8 +116,10 @@ def _load(data: str, endpoint: Endpoint) -> dict[str, Any]:
 
 def _raise_reported(event: dict[str, Any], endpoint: Endpoint) -> None:
     if event.get("error"):
-        raise endpoint.error(f"reported an error ({error_detail(json.dumps(event))})",
-                             "see the server's log, then try again")
+        raise endpoint.error(
+            f"reported an error ({error_detail(json.dumps(event))})",
+            "see the server's log, then try again",
+        )
 
 
 def _choices(event: dict[str, Any], endpoint: Endpoint) -> list[dict[str, Any]]:

@@ -25,16 +25,26 @@ def build_messages(
     question: str, lang: str, history: Sequence[Turn], passages: Sequence[Passage]
 ) -> list[Message]:
     """System rules, the last few exchanges, then passages and the question."""
-    words = {"language": _LANGUAGE.get(lang, "the language of the question"),
-             "refusal": refusal(lang)}
+    words = {
+        "language": _LANGUAGE.get(lang, "the language of the question"),
+        "refusal": refusal(lang),
+    }
     messages = [{"role": "system", "content": _render("answer_system", **words)}]
     for asked, answered in recent_exchanges(history):
         messages.append({"role": "user", "content": asked})
         # Old [n] markers point at passages of an earlier retrieval; the model would reuse them.
         messages.append({"role": "assistant", "content": _strip_markers(answered)})
-    messages.append({"role": "user", "content": _render(
-        "answer_user", passages=fence_passages(passages), question=neutralise(question),
-        **words)})
+    messages.append(
+        {
+            "role": "user",
+            "content": _render(
+                "answer_user",
+                passages=fence_passages(passages),
+                question=neutralise(question),
+                **words,
+            ),
+        }
+    )
     return messages
 
 
@@ -43,7 +53,8 @@ def fence_passages(passages: Sequence[Passage]) -> str:
     return "\n\n".join(
         f'<passage n="{p.rank}" title="{_attr(p.title)}" section="{_attr(p.section)}" '
         f'paragraph="{p.paragraph}">\n{neutralise(p.text)}\n</passage>'
-        for p in passages)
+        for p in passages
+    )
 
 
 def neutralise(text: str) -> str:

@@ -57,8 +57,10 @@ class Endpoint:
         return LLMError(message)
 
     def malformed(self, what: str) -> LLMError:
-        return self.error(f"sent a reply Tanya cannot read ({what})",
-                          f"check that {self.location_var} points at the right kind of server")
+        return self.error(
+            f"sent a reply Tanya cannot read ({what})",
+            f"check that {self.location_var} points at the right kind of server",
+        )
 
 
 class Reply:
@@ -98,8 +100,11 @@ def post_streaming(endpoint: Endpoint, body: dict[str, Any], timeout: float) -> 
     inbox: queue.Queue[_Item] = queue.Queue()
     stop = threading.Event()
     worker = threading.Thread(
-        target=_fetch, args=(endpoint, body, timeout, deadline, inbox, stop),
-        name="tanya-llm", daemon=True)
+        target=_fetch,
+        args=(endpoint, body, timeout, deadline, inbox, stop),
+        name="tanya-llm",
+        daemon=True,
+    )
     worker.start()
 
     def receive() -> _Item:
@@ -112,13 +117,24 @@ def post_streaming(endpoint: Endpoint, body: dict[str, Any], timeout: float) -> 
         stop.set()  # the worker stops at its next chunk, or when its read times out
 
 
-def _fetch(endpoint: Endpoint, body: dict[str, Any], timeout: float, deadline: float,
-           inbox: queue.Queue[_Item], stop: threading.Event) -> None:
+def _fetch(
+    endpoint: Endpoint,
+    body: dict[str, Any],
+    timeout: float,
+    deadline: float,
+    inbox: queue.Queue[_Item],
+    stop: threading.Event,
+) -> None:
     """The worker: do the request, hand over what arrives, never raise."""
     try:
         client = _client(local=_is_loopback(endpoint.url))
-        with client.stream("POST", endpoint.url, json=body, headers=dict(endpoint.headers),
-                           timeout=httpx.Timeout(timeout)) as response:
+        with client.stream(
+            "POST",
+            endpoint.url,
+            json=body,
+            headers=dict(endpoint.headers),
+            timeout=httpx.Timeout(timeout),
+        ) as response:
             if not response.is_success:
                 inbox.put(("status", (response.status_code, _read_some(response))))
                 return
@@ -140,15 +156,18 @@ def _fetch(endpoint: Endpoint, body: dict[str, Any], timeout: float, deadline: f
         inbox.put(("error", exc))
 
 
-def _receive(inbox: queue.Queue[_Item], deadline: float, endpoint: Endpoint,
-             timeout: float) -> _Item:
+def _receive(
+    inbox: queue.Queue[_Item], deadline: float, endpoint: Endpoint, timeout: float
+) -> _Item:
     try:
         kind, value = inbox.get(timeout=max(deadline - time.monotonic(), 0.0))
     except queue.Empty:
         kind, value = "late", None
     if kind == "late":
-        raise endpoint.error(f"did not finish answering within {timeout:g}s",
-                             "raise TANYA_LLM_TIMEOUT or use a smaller, faster model")
+        raise endpoint.error(
+            f"did not finish answering within {timeout:g}s",
+            "raise TANYA_LLM_TIMEOUT or use a smaller, faster model",
+        )
     if kind == "too_large":
         raise endpoint.malformed(f"more than {_MAX_REPLY_BYTES // 2**20} MiB")
     if kind == "status":
@@ -200,27 +219,37 @@ def _status_error(endpoint: Endpoint, status: int, body: str) -> LLMError:
     if status == 404:
         return endpoint.error(f"has no such model or route ({said})", endpoint.not_found_advice)
     if status < 500:
-        return endpoint.error(f"rejected the request ({said})",
-                              f"check the model name {endpoint.model!r} and the server's log")
+        return endpoint.error(
+            f"rejected the request ({said})",
+            f"check the model name {endpoint.model!r} and the server's log",
+        )
     return endpoint.error(f"failed ({said})", "see the server's log, then try again")
 
 
 def _transport_error(endpoint: Endpoint, exc: Exception, timeout: float) -> LLMError:
     where = f"set {endpoint.location_var} to where it listens"
     if isinstance(exc, httpx.ConnectTimeout):
-        return endpoint.error(f"did not accept a connection within {timeout:g}s",
-                              f"check that it is running, or {where}")
+        return endpoint.error(
+            f"did not accept a connection within {timeout:g}s",
+            f"check that it is running, or {where}",
+        )
     if isinstance(exc, httpx.ConnectError):
-        return endpoint.error(f"cannot be reached ({exc or 'connection failed'})",
-                              f"start it, or {where}")
+        return endpoint.error(
+            f"cannot be reached ({exc or 'connection failed'})", f"start it, or {where}"
+        )
     if isinstance(exc, httpx.TimeoutException):
-        return endpoint.error(f"stopped responding for {timeout:g}s",
-                              "raise TANYA_LLM_TIMEOUT or use a smaller, faster model")
+        return endpoint.error(
+            f"stopped responding for {timeout:g}s",
+            "raise TANYA_LLM_TIMEOUT or use a smaller, faster model",
+        )
     if isinstance(exc, httpx.HTTPError):
-        return endpoint.error(f"broke off the reply ({type(exc).__name__}: {exc})",
-                              "see the server's log, then try again")
-    return endpoint.error(f"could not be used ({type(exc).__name__}: {exc})",
-                          f"check {endpoint.location_var}")
+        return endpoint.error(
+            f"broke off the reply ({type(exc).__name__}: {exc})",
+            "see the server's log, then try again",
+        )
+    return endpoint.error(
+        f"could not be used ({type(exc).__name__}: {exc})", f"check {endpoint.location_var}"
+    )
 
 
 def error_detail(body: str, limit: int = 200) -> str:
@@ -231,7 +260,8 @@ def error_detail(body: str, limit: int = 200) -> str:
     for _ in range(3):  # {"error": {"message": "..."}} nests at most this deep
         if not isinstance(detail, dict):
             break
-        detail = next((detail[k] for k in ("error", "message", "detail") if k in detail),
-                      json.dumps(detail))
+        detail = next(
+            (detail[k] for k in ("error", "message", "detail") if k in detail), json.dumps(detail)
+        )
     text = re.sub(r"\s+", " ", str(detail)).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."

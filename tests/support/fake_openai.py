@@ -73,8 +73,9 @@ class FakeLLMServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-llm",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-llm", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -140,8 +141,11 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.release.wait(_MAX_WAIT)
             self._write(_ollama_line(delta, done=False) if ollama else _sse(_chunk(delta)))
         if reply.finish:
-            self._write(_ollama_line("", done=True) if ollama
-                        else _sse(_chunk("", finish="stop")) + "data: [DONE]\n\n")
+            self._write(
+                _ollama_line("", done=True)
+                if ollama
+                else _sse(_chunk("", finish="stop")) + "data: [DONE]\n\n"
+            )
         self._end()
 
     def _send(self, status: int, content_type: str, text: str) -> None:
@@ -171,14 +175,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _chunk(content: str, finish: str | None = None) -> dict[str, Any]:
     delta = {"content": content} if content else {}
-    return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": "fake",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
 
 
 def _completion(content: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-fake", "object": "chat.completion", "model": "fake",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}]}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "model": "fake",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+    }
 
 
 def _sse(event: dict[str, Any]) -> str:
@@ -186,5 +203,9 @@ def _sse(event: dict[str, Any]) -> str:
 
 
 def _ollama_line(content: str, done: bool) -> str:
-    return json.dumps({"model": "fake", "message": {"role": "assistant", "content": content},
-                       "done": done}) + "\n"
+    return (
+        json.dumps(
+            {"model": "fake", "message": {"role": "assistant", "content": content}, "done": done}
+        )
+        + "\n"
+    )
