@@ -41,6 +41,7 @@ class QuestionResult:
     retrieved: tuple[Retrieved, ...] = ()
     answer: str = ""
     refused: bool = False
+    refusal_reason: str = ""
     cited: tuple[Cited, ...] = ()
     facts_found: tuple[str, ...] = ()
     facts_missing: tuple[str, ...] = ()

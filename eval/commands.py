@@ -1,0 +1,251 @@
+"""``tanya eval run|compare|calibrate|validate``: parse, call, print.
+
+Heavy modules (the service, Chroma, embedders) are imported inside the handlers, so
+``tanya --help`` and the other commands do not pay for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.commands.common import print_json, say
+from assistant.progress import ProgressBar
+from eval.bars import Bar, failed_bars, parse_bar
+
+_WARNINGS_SHOWN = 20
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("eval", help="run question sets, compare runs, calibrate refusals")
+    commands = parser.add_subparsers(dest="eval_command", required=True)
+
+    run = commands.add_parser("run", help="run a question set and score the answers")
+    _set_argument(run)
+    run.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    run.add_argument("--out", type=Path, metavar="DIR",
+                     help="write summary.json, results.jsonl, report.md and report.html")
+    run.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                     type=_bar_type(under=True),
+                     help="exit 1 if a higher-is-better metric is below VALUE (repeatable; "
+                          "e.g. hit@3=0.95, refusal.accuracy=0.85, id:mrr=0.9)")
+    run.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
+                     type=_bar_type(under=False),
+                     help="exit 1 if a lower-is-better metric is above VALUE (repeatable; "
+                          "e.g. false_refusal_rate=0.05, p95=50)")
+    _config_options(run, threshold=True)
+    run.set_defaults(handler=run_eval)
+
+    compare = commands.add_parser("compare", help="metric deltas and changed questions")
+    compare.add_argument("run_a", help="run directory (--out of eval run) or summary.json")
+    compare.add_argument("run_b", help="the run to compare with A (deltas are B - A)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.set_defaults(handler=run_compare)
+
+    calibrate = commands.add_parser("calibrate", help="choose the refusal threshold")
+    _set_argument(calibrate)
+    calibrate.add_argument("--max-false-refusal", type=_fraction, default=0.05,
+                           metavar="RATE", help="largest share of answerable questions the "
+                           "threshold may refuse (default 0.05)")
+    calibrate.add_argument("--dry-run", action="store_true", help="print, do not write")
+    calibrate.add_argument("--calibration-file", type=Path, metavar="PATH",
+                           help="where to write (default: the assistant's calibration.json)")
+    _config_options(calibrate, threshold=False)
+    calibrate.set_defaults(handler=run_calibrate)
+
+    validate = commands.add_parser("validate", help="check a question set without running it")
+    _set_argument(validate)
+    _corpus_option(validate)
+    validate.set_defaults(handler=run_validate)
+
+
+def _set_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="question set (.jsonl, .yaml) or a shipped set: ukraina")
+
+
+def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
+    group = parser.add_argument_group("configuration under test")
+    group.add_argument("--embedder", help="e5-small-q4 (default), st:MODEL_OR_PATH, hash:DIM")
+    group.add_argument("--k", type=int, help="passages the answer uses (default 5)")
+    group.add_argument("--max-chars", type=int, metavar="N",
+                       help="chunking: longest chunk in characters (default 800)")
+    group.add_argument("--hybrid", action="store_true",
+                       help="rerank dense candidates with BM25 (reciprocal rank fusion)")
+    if threshold:
+        group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
+        group.add_argument("--threshold", type=_finite, metavar="X",
+                           help="refusal threshold (default: the calibrated one)")
+    _corpus_option(group)
+
+
+def _corpus_option(parser: Any) -> None:
+    parser.add_argument("--corpus", action="append", type=Path, default=[], metavar="PATH",
+                        help=".txt/.md file or directory (repeatable; default: bundled article)")
+
+
+# -- handlers -------------------------------------------------------------------------------
+def run_eval(args: argparse.Namespace) -> int:
+    from eval.configuration import describe_service
+    from eval.report import write_reports
+    from eval.runner import EvalRunner
+    from eval.summary import summarize
+    from eval.tables import metric_rows, text_table
+
+    qset, documents, warnings = _load(args)
+    service = _open(args, documents, threshold=args.threshold, llm=args.llm)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    results = _with_bar("evaluating", lambda bar: EvalRunner(service, progress=bar)
+                        .run(qset.questions))
+    summary = summarize(results, run={
+        **describe_service(service), "question_set": qset.describe(), "warnings": warnings,
+        "started_at": started_at, "seconds": round(time.perf_counter() - started, 2)})
+    if args.out:
+        paths = write_reports(args.out, summary, results)
+        say("wrote " + ", ".join(str(p) for p in paths))
+    if args.json:
+        print_json(summary)
+    else:
+        print(text_table(*metric_rows(summary)))
+        print(f"\n{summary['failed_questions']} of {len(results)} questions failed "
+              "at least one metric" + ("; see report.md" if args.out else "; use --out DIR"))
+    return _check_bars(summary, [*args.fail_under, *args.fail_over])
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from eval.compare import compare_runs, format_comparison, load_run
+
+    comparison = compare_runs(load_run(args.run_a), load_run(args.run_b))
+    if args.json:
+        print_json(comparison)
+    else:
+        print(format_comparison(comparison))
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from eval.calibrate import (
+        CALIBRATION_FILE,
+        calibrate_set,
+        format_calibration,
+        write_calibration,
+    )
+
+    qset, documents, _ = _load(args)
+    config = _config(args, threshold=None, llm="")
+    calibration, entry = _with_bar("calibrating", lambda bar: calibrate_set(
+        qset, config, documents, args.max_false_refusal, progress=bar))
+    print(format_calibration(calibration, config.embedder))
+    print(f"\nthreshold {entry['threshold']:.4f}: refusal accuracy "
+          f"{entry['refusal_accuracy']:.3f}, false refusal rate {entry['false_refusal_rate']:.3f}")
+    if not args.dry_run:
+        path = args.calibration_file or CALIBRATION_FILE
+        write_calibration(path, config.embedder, entry)
+        say(f"wrote {config.embedder} to {path}")
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    qset, _, warnings = _load(args)
+    answerable = sum(q.answerable for q in qset.questions)
+    langs = sorted({q.lang for q in qset.questions})
+    print(f"{qset.source}: {len(qset.questions)} questions ({answerable} answerable, "
+          f"{len(qset.questions) - answerable} unanswerable; languages {', '.join(langs)}), "
+          f"{len(warnings)} warnings")
+    return 0
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _load(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
+    """The question set, the corpus, and every warning about them (also shown on stderr)."""
+    from eval.questionset import load_question_set, missing_evidence
+
+    qset = load_question_set(args.file)
+    documents = _documents(args.corpus)
+    warnings = [*qset.warnings, *missing_evidence(qset.questions, documents)]
+    for warning in warnings[:_WARNINGS_SHOWN]:
+        say(f"warning: {warning}")
+    if len(warnings) > _WARNINGS_SHOWN:
+        say(f"warning: ... and {len(warnings) - _WARNINGS_SHOWN} more")
+    return qset, documents, warnings
+
+
+def _documents(paths: Sequence[Path]) -> list[Any]:
+    from assistant.errors import CorpusError
+    from index.documents import bundled_documents, load_corpus
+
+    if not paths:
+        return bundled_documents()
+    documents, problems = load_corpus(paths)
+    for problem in problems:
+        say(f"skipped {problem}")
+    if not documents:
+        raise CorpusError("no usable documents in --corpus")
+    return documents
+
+
+def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) -> Any:
+    from assistant.settings import Settings
+    from eval.configuration import EvalConfig
+
+    settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
+                                 refusal_threshold=threshold)
+    return EvalConfig.from_settings(settings, args.max_chars, args.hybrid)
+
+
+def _open(args: argparse.Namespace, documents: list[Any], threshold: float | None,
+          llm: str | None) -> Any:
+    from eval.configuration import open_service
+
+    config = _config(args, threshold, llm)
+    return _with_bar("indexing", lambda bar: open_service(config, documents, progress=bar))
+
+
+def _with_bar(label: str, work: Callable[[ProgressBar], Any]) -> Any:
+    bar = ProgressBar(label)
+    try:
+        return work(bar)
+    finally:
+        bar.close()
+
+
+def _check_bars(summary: dict[str, Any], bars: Sequence[Bar]) -> int:
+    failures = failed_bars(summary, bars)
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    if bars and not failures:
+        say(f"all {len(bars)} bars met")
+    return 1 if failures else 0
+
+
+def _bar_type(under: bool) -> Callable[[str], Bar]:
+    def parse(text: str) -> Bar:
+        try:
+            return parse_bar(text, under)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("the threshold must be a finite number")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _finite(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value

@@ -1,0 +1,115 @@
+"""The configuration under test, and a service (with its own index) that runs it.
+
+Every evaluation uses an index of its own, named from the embedder, the chunking and
+the corpus (``eval-<hash>``), so the user's index is never touched and a rerun with the
+same configuration reuses what was built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from assistant.calibration import load_calibration, refusal_threshold
+from assistant.errors import ConfigError
+from assistant.service import TanyaService
+from assistant.settings import Settings
+from index.chunking import ChunkerConfig
+from index.documents import Document
+from index.embedders import DEFAULT_EMBEDDER, make_embedder
+from index.manifest import Manifest
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What a run varies. ``threshold`` None means the calibrated refusal threshold."""
+
+    embedder: str = DEFAULT_EMBEDDER
+    k: int = 5
+    llm: str = ""
+    max_chars: int = ChunkerConfig.max_chars
+    hybrid: bool = False
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 100:
+            raise ConfigError("--max-chars must be at least 100")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, max_chars: int | None = None,
+                      hybrid: bool = False) -> EvalConfig:
+        """Take embedder, k, llm and threshold from settings (env + flags)."""
+        return cls(embedder=settings.embedder, k=settings.k, llm=settings.llm,
+                   max_chars=max_chars or ChunkerConfig.max_chars, hybrid=hybrid,
+                   threshold=settings.refusal_threshold)
+
+    def index_name(self, corpus_sha256: str) -> str:
+        """The derived index name: only what changes the index goes into it."""
+        key = json.dumps({"embedder": self.embedder, "max_chars": self.max_chars,
+                          "corpus": corpus_sha256}, sort_keys=True)
+        return "eval-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def corpus_sha256(documents: Sequence[Document]) -> str:
+    """A version of the corpus: the content hashes of its documents, by id."""
+    return _hash_versions((d.doc_id, d.content_hash) for d in documents)
+
+
+def _hash_versions(pairs: Iterable[tuple[str, str]]) -> str:
+    lines = sorted(f"{doc_id}:{content_hash}" for doc_id, content_hash in pairs)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def open_service(config: EvalConfig, documents: Sequence[Document],
+                 progress: Progress | None = None) -> TanyaService:
+    """A service for ``config`` over ``documents``, its eval index built or brought up
+    to date (only changed documents are embedded again)."""
+    base = Settings.from_env(index=config.index_name(corpus_sha256(documents)),
+                             embedder=config.embedder, k=config.k)
+    # replace(), not from_env overrides: None must mean "calibrated", even if the
+    # environment sets TANYA_REFUSAL_THRESHOLD, and "" must mean "no LLM".
+    settings = replace(base, llm=config.llm, refusal_threshold=config.threshold)
+    try:
+        embedder = make_embedder(config.embedder)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid)
+    service.build(documents, chunker=ChunkerConfig(max_chars=config.max_chars),
+                  progress=progress)
+    return service
+
+
+def describe_service(service: TanyaService) -> dict[str, Any]:
+    """What a run's summary records about the configuration and the corpus version."""
+    settings = service.settings
+    manifest: Manifest = service.manifest()
+    spec = service.embedder.spec
+    if settings.refusal_threshold is not None:
+        source = "override"
+    elif spec in load_calibration():
+        source = "calibration"
+    else:
+        source = "uncalibrated"
+    return {
+        "config": {
+            "embedder": spec,
+            "k": settings.k,
+            "llm": settings.llm or None,
+            "max_chars": manifest.chunker.get("max_chars"),
+            "chunker": manifest.chunker,
+            "hybrid": service.hybrid,
+            "refusal_threshold": refusal_threshold(spec, settings.refusal_threshold),
+            "threshold_source": source,
+            "extractive": asdict(service.extractive),
+            "index": manifest.name,
+        },
+        "corpus": {
+            "sha256": _hash_versions((d, r.content_hash) for d, r in manifest.documents.items()),
+            "documents": sorted(manifest.documents),
+        },
+    }

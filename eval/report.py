@@ -1,0 +1,110 @@
+"""Reports of a run: summary.json, results.jsonl, report.md and report.html."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+from eval.html_report import html_report
+from eval.results import QuestionResult
+from eval.tables import metric_rows, tag_rows
+
+MAX_FAILED_SHOWN = 300
+_ANSWER_CHARS = 200
+
+
+def write_reports(out: Path, summary: dict[str, Any], results: Sequence[QuestionResult]
+                  ) -> list[Path]:
+    """Write the four reports into ``out`` (created if needed); returns their paths."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.json": json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
+        "results.jsonl": "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n"
+                                 for r in results),
+        "report.md": markdown_report(summary, results),
+        "report.html": html_report(summary, results),
+    }
+    paths = []
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def markdown_report(summary: dict[str, Any], results: Sequence[QuestionResult]) -> str:
+    """The run as Markdown: configuration, metrics, per-tag metrics, failed questions."""
+    qset = summary.get("question_set", {})
+    lines = [f"# Evaluation: {_md(str(qset.get('name', 'question set')))}", ""]
+    lines += [f"- {_md(key)}: `{_code(value)}`" for key, value in _run_facts(summary)]
+    lines += ["", "## Metrics", "", *_md_table(*metric_rows(summary))]
+    tag_headers, rows = tag_rows(summary)
+    if rows:
+        lines += ["", "## By tag", "", *_md_table(tag_headers, rows)]
+    failed = [r for r in results if r.failed]
+    lines += ["", f"## Failed questions ({len(failed)} of {len(results)})", ""]
+    if failed:
+        rows = [[r.id, r.lang, r.question, ", ".join(r.failed), _rank(r), _answer(r)]
+                for r in failed[:MAX_FAILED_SHOWN]]
+        lines += _md_table(["id", "lang", "question", "failed", "rank", "answer"], rows)
+        if len(failed) > MAX_FAILED_SHOWN:
+            lines += ["", f"... {len(failed) - MAX_FAILED_SHOWN} more in results.jsonl"]
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def _run_facts(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Configuration and versions, flattened for the header of a report."""
+    facts: list[tuple[str, Any]] = []
+    for key, value in summary.get("config", {}).items():
+        if not isinstance(value, dict):
+            facts.append((key, value))
+    qset, corpus = summary.get("question_set", {}), summary.get("corpus", {})
+    if qset:
+        facts.append(("question set", f"{qset.get('source')} sha256 {qset.get('sha256')}"))
+    if corpus:
+        facts.append(("corpus", f"sha256 {corpus.get('sha256')}"))
+    for key in ("started_at", "seconds"):
+        if key in summary:
+            facts.append((key, summary[key]))
+    return facts
+
+
+def _rank(result: QuestionResult) -> str:
+    if not result.answerable:
+        return ""
+    return str(result.rank) if result.rank else "> 10"
+
+
+def _answer(result: QuestionResult) -> str:
+    text = result.error or result.answer
+    if result.refusal_reason:
+        text = f"(refused: {result.refusal_reason}) {text}"
+    return text if len(text) <= _ANSWER_CHARS else text[:_ANSWER_CHARS] + "..."
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(_md(h) for h in headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_md(str(c)) for c in row) + " |" for row in rows]
+    return out
+
+
+def _md(text: str) -> str:
+    """Neutralise Markdown and HTML in a table cell: questions and answers are data."""
+    text = " ".join(text.split())
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;")):
+        text = text.replace(char, entity)
+    for char in "\\`*_[]#":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _code(value: Any) -> str:
+    return str(value).replace("`", "'").replace("\n", " ")

@@ -1,0 +1,51 @@
+"""Rows of metrics shared by the terminal, Markdown and HTML views of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eval.metrics import HIGHER_IS_BETTER, metric_value
+
+METRICS = tuple(HIGHER_IS_BETTER)
+TAG_METRICS = ("retrieval.hit@3", "retrieval.mrr", "answer.fact_recall", "citations.hit",
+               "refusal.accuracy", "refusal.false_refusal_rate")
+
+
+def fmt(value: float | None, metric: str = "") -> str:
+    """A metric value for people: 3 decimals, latencies in ms with 1, '-' when absent."""
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if metric.startswith("latency_ms.") else f"{value:.3f}"
+
+
+def scopes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """("all", overall metrics) then one entry per language."""
+    return [("all", summary), *sorted(summary.get("by_lang", {}).items())]
+
+
+def metric_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows: one row per metric, one column per scope (all, each language)."""
+    columns = scopes(summary)
+    headers = ["metric", *(label for label, _ in columns)]
+    rows = [["n", *(str(m.get("n", 0)) for _, m in columns)]]
+    rows += [[name, *(fmt(metric_value(m, name), name) for _, m in columns)]
+             for name in METRICS]
+    return headers, rows
+
+
+def tag_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows: one row per tag with the main metrics."""
+    headers = ["tag", "n", *(name.split(".", 1)[1] for name in TAG_METRICS)]
+    rows = [[tag, str(m.get("n", 0)), *(fmt(metric_value(m, name), name) for name in TAG_METRICS)]
+            for tag, m in sorted(summary.get("by_tag", {}).items())]
+    return headers, rows
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned table for the terminal."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""`tanya eval ...` end to end on a tiny set with the hash embedder (fast, no model)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from index.store import ChromaIndex, open_client
+
+TINY = [
+    {"id": "t1", "lang": "id", "question": "Apa yang dituntut Kyiv soal Memorandum Budapest?",
+     "answerable": True, "evidence": ["Memorandum Budapest 1994"], "answer_facts": ["Budapest"],
+     "tags": ["ukraine"]},
+    {"id": "t2", "lang": "en", "question": "Who is Friedrich Merz?", "answerable": True,
+     "evidence": ["Kanselir Jerman Friedrich Merz"], "answer_facts": ["Kanselir"],
+     "tags": ["people"]},
+    {"id": "t3", "lang": "en", "question": "And what did he call it?", "answerable": True,
+     "history": [{"role": "user", "content": "Who is Friedrich Merz?"}],
+     "evidence": ["pergeseran diplomatik paling signifikan"], "answer_facts": ["pergeseran"],
+     "tags": ["people", "followup"]},
+    {"id": "t4", "lang": "en", "question": "What is China's position?", "answerable": False,
+     "tags": ["unanswerable"]},
+    {"id": "t5", "lang": "id", "question": "Berapa harga gandum di Mesir?", "answerable": False,
+     "tags": ["unanswerable"]},
+]
+
+
+@pytest.fixture
+def tiny_set(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in TINY), encoding="utf-8")
+    return path
+
+
+def run(*argv: str) -> int:
+    return main(["eval", *argv])
+
+
+def test_run_writes_the_reports_and_leaves_the_default_index_alone(
+        tiny_set: Path, tmp_path: Path, tanya_home: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--out", str(out)) == 0
+    assert {p.name for p in out.iterdir()} == {"summary.json", "results.jsonl", "report.md",
+                                               "report.html"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["n"], summary["answerable"], summary["unanswerable"]) == (5, 3, 2)
+    assert summary["config"]["embedder"] == "hash:64"
+    assert summary["config"]["index"].startswith("eval-")
+    assert summary["question_set"]["sha256"] == hashlib.sha256(tiny_set.read_bytes()).hexdigest()
+    assert set(summary["by_lang"]) == {"en", "id"}
+    assert {"people", "followup"} <= set(summary["by_tag"])
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in results] == [q["id"] for q in TINY]
+    assert all(len(r["retrieved"]) >= 10 for r in results)  # ranks are read over the top 10
+    assert "retrieval.hit@3" in capsys.readouterr().out
+    assert ChromaIndex(open_client(tanya_home), "default").read_manifest() is None
+
+
+def test_fail_under_and_fail_over_set_the_exit_code(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    hit5 = summary["retrieval"]["hit@5"]
+    assert run("run", str(tiny_set), "--embedder", "hash:64",
+               "--fail-under", f"hit@5={hit5}") == 0
+    assert run("run", str(tiny_set), "--embedder", "hash:64",
+               "--fail-under", f"hit@5={hit5 + 0.01}", "--fail-under", "mrr=0") == 1
+    err = capsys.readouterr().err
+    assert f"FAIL retrieval.hit@5 = {hit5:g} is under the bar {hit5 + 0.01:g}" in err
+    assert "mrr" not in err.split("FAIL", 1)[1]
+    # A threshold above any score refuses everything: perfect refusals, all false refusals.
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--threshold", "2", "--json",
+               "--fail-over", "false_refusal_rate=0.05",
+               "--fail-under", "refusal.accuracy=1") == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["config"]["refusal_threshold"] == 2.0
+    assert summary["config"]["threshold_source"] == "override"
+    assert summary["refusal"] == {"accuracy": 1.0, "false_refusal_rate": 1.0}
+    assert "FAIL refusal.false_refusal_rate = 1 is over the bar 0.05" in captured.err
+    assert "refusal.accuracy" not in captured.err
+
+
+def test_bad_bars_and_missing_sets_exit_2_before_running(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run("run", str(tiny_set), "--fail-under", "false_refusal_rate=0.05")
+    assert stopped.value.code == 2
+    assert "use --fail-over" in capsys.readouterr().err
+    assert run("run", "no-such-set", "--embedder", "hash:64") == 2
+    assert "not a shipped question set" in capsys.readouterr().err
+
+
+def test_validate_reports_counts_and_warnings(tiny_set: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("validate", str(tiny_set)) == 0
+    captured = capsys.readouterr()
+    assert "5 questions (3 answerable, 2 unanswerable; languages en, id), 0 warnings" in (
+        captured.out)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({**TINY[0], "evidence": ["Perjanjian Helsinki"]}) + "\n")
+    assert run("validate", str(broken)) == 0
+    assert 'evidence not found in the corpus: "Perjanjian Helsinki"' in capsys.readouterr().err
+
+
+def test_calibrate_is_reproducible_and_its_numbers_hold_in_a_run(
+        tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "calibration.json"
+    target.write_text(json.dumps({"other": {"threshold": 0.5}}))
+    args = ["calibrate", str(tiny_set), "--embedder", "hash:64", "--max-false-refusal", "0.34",
+            "--calibration-file", str(target)]
+    assert run(*args) == 0
+    assert "<- chosen" in capsys.readouterr().out
+    first = json.loads(target.read_text())
+    assert first["other"] == {"threshold": 0.5}  # other embedders are kept
+    entry = first["hash:64"]
+    assert entry["question_set"] == "tiny"
+    assert entry["sha256"] == hashlib.sha256(tiny_set.read_bytes()).hexdigest()
+    assert entry["false_refusal_rate"] <= 0.34
+    assert run(*args) == 0
+    assert json.loads(target.read_text())["hash:64"] == entry
+    capsys.readouterr()
+    # The chosen threshold, used in a run, refuses exactly as the calibration said.
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--json",
+               "--threshold", repr(entry["threshold"])) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["refusal"]["accuracy"] == entry["refusal_accuracy"]
+    assert summary["refusal"]["false_refusal_rate"] == entry["false_refusal_rate"]

@@ -1,0 +1,67 @@
+"""Reports: every file written, hostile text escaped, the HTML self-contained."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigError
+from eval.report import markdown_report, write_reports
+from eval.results import QuestionResult
+from eval.summary import summarize
+from tests.eval.factories import cited, result
+
+HOSTILE = '<script>alert("x")</script> | **bold** <img src=http://evil.example/x.png>'
+
+
+def hostile_results() -> list[QuestionResult]:
+    return [result("q1", question=HOSTILE, rank=3, answer=HOSTILE, cited=(cited(1, False),),
+                   facts_missing=("<b>fact</b>",), latency_ms=12.0),
+            result("q2", lang="id", rank=1, cited=(cited(1, True),), latency_ms=30.0),
+            result("u1", answerable=False, refused=False, latency_ms=20.0)]
+
+
+def test_write_reports_writes_four_files_that_read_back(tmp_path: Path) -> None:
+    results = hostile_results()
+    summary = summarize(results, run={"config": {"embedder": "hash:64"}})
+    paths = write_reports(tmp_path / "out" / "run", summary, results)
+    assert sorted(p.name for p in paths) == ["report.html", "report.md", "results.jsonl",
+                                             "summary.json"]
+    assert json.loads((tmp_path / "out/run/summary.json").read_text())["n"] == 3
+    rows = (tmp_path / "out/run/results.jsonl").read_text().splitlines()
+    assert [QuestionResult.from_dict(json.loads(r)) for r in rows] == results
+
+
+def test_html_escapes_all_text_and_loads_nothing_remote() -> None:
+    from eval.html_report import html_report
+
+    results = hostile_results()
+    page = html_report(summarize(results, run={"question_set": {"name": "<i>set</i>"}}),
+                       results)
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;" in page
+    assert "&lt;i&gt;set&lt;/i&gt;" in page
+    assert "&lt;b&gt;fact&lt;/b&gt;" in page
+    assert not re.search(r"<[a-z][^>]*\s(src|href)\s*=", page)  # no tag loads anything
+    assert "default-src 'none'" in page  # CSP: even a missed escape could not fetch or run
+    assert page.count("<svg") == 2  # metrics by language, latency distribution
+
+
+def test_markdown_neutralises_tables_and_html() -> None:
+    results = hostile_results()
+    text = markdown_report(summarize(results), results)
+    row = next(line for line in text.splitlines() if line.startswith("| q1 "))
+    assert row.count(" | ") == 5  # the question's own '|' did not add a column
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "\\*\\*bold\\*\\*" in text
+
+
+def test_out_must_be_a_directory(tmp_path: Path) -> None:
+    taken = tmp_path / "file"
+    taken.write_text("x")
+    with pytest.raises(ConfigError, match="not a directory"):
+        write_reports(taken, summarize([]), [])
