@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from assistant.commands import ask, index
 from assistant.errors import TanyaError
 from assistant.logs import setup_logging
+from eval import commands as eval_commands
 
 log = logging.getLogger("tanya")
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     index.add_parser(sub)
     ask.add_parsers(sub)
+    eval_commands.add_parser(sub)
     return parser
 
 
