@@ -1,0 +1,87 @@
+"""One process serving the API and the chat window, or several API-only workers.
+
+``create_app`` builds the API with the chat window mounted at ``/``; ``create_api_app``
+is the import-string factory each ``--workers N`` process calls (Gradio keeps sessions
+in process memory, so the chat window cannot be spread over workers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from assistant.api import error_response, make_api
+from assistant.errors import ConfigError
+from assistant.service import TanyaService
+from assistant.settings import Settings
+
+log = logging.getLogger("tanya")
+
+API_FACTORY = "assistant.server:create_api_app"
+
+
+def create_app(settings: Settings | None = None, service: TanyaService | None = None
+               ) -> FastAPI:
+    """API routes plus the chat window at ``/``, over one service."""
+    import gradio as gr
+
+    from assistant.ui import CSS, make_ui
+
+    settings = settings or Settings.from_env()
+    service = service or TanyaService(settings)
+    app = make_api(service, settings)
+    return gr.mount_gradio_app(
+        app, make_ui(service), path="/", root_path=settings.root_path or None,
+        footer_links=["api"], run_history=False, ssr_mode=False, pwa=False,
+        mcp_server=False, enable_monitoring=False, show_error=True, css=CSS)
+
+
+def create_api_app() -> FastAPI:
+    """Worker factory: settings from the environment, API only, warmed up."""
+    settings = Settings.from_env()
+    service = TanyaService(settings)
+    warm_up(service)
+    app = make_api(service, settings)
+
+    @app.get("/", include_in_schema=False)
+    async def no_chat_window() -> Any:
+        return error_response(404, "not_found", "this server runs API workers only; the chat "
+                              "window is served by `tanya serve` with one worker")
+    return app
+
+
+def warm_up(service: TanyaService) -> None:
+    """Load the index and the embedder now, so the first request is not the slow one."""
+    try:
+        service.ask("warm up")
+    except Exception as exc:  # readiness reports it; serving must still start
+        log.warning("warm-up failed: %s", exc)
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse worker counts that cannot work, saying what to do instead."""
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if workers > 1 and not settings.chroma_url:
+        raise ConfigError(
+            f"--workers {workers} needs a Chroma server: the embedded store is not safe "
+            "across processes. Start one (`chroma run --path DIR`) and set TANYA_CHROMA_URL.")
+
+
+def serve(settings: Settings, host: str, port: int, workers: int = 1,
+          service: TanyaService | None = None) -> None:
+    """Run uvicorn until interrupted."""
+    import uvicorn
+
+    check_workers(settings, workers)
+    options: dict[str, Any] = {
+        "host": host, "port": port, "root_path": settings.root_path, "proxy_headers": True,
+        "timeout_graceful_shutdown": 5, "log_level": "info", "server_header": False}
+    if workers > 1:
+        uvicorn.run(API_FACTORY, factory=True, workers=workers, **options)
+        return
+    service = service or TanyaService(settings)
+    warm_up(service)
+    uvicorn.run(create_app(settings, service), **options)

@@ -1,0 +1,81 @@
+"""A real ``tanya serve`` subprocess on 127.0.0.1 for integration and browser tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.servers import free_port, wait_until
+
+
+class LiveServer:
+    """``tanya serve`` with its own TANYA_HOME; ``url`` is ready once ``start`` returns."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env or {}
+        self.args = args or []
+        self.log = home / f"serve-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> LiveServer:
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "TANYA_HOME": str(self.home), "HF_HUB_OFFLINE": "1",
+               "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
+               **self.env}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), *self.args],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            wait_until(self._ready, timeout, f"tanya serve on port {self.port}")
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"tanya serve did not get ready; log:\n{self.output()}") from None
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"tanya serve exited early:\n{self.output()}")
+        return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def rss_mb(self) -> float:
+        """Resident memory of the serving process (VmRSS), in MB."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmRSS:"))
+        return kb / 1024
+
+    def workers(self) -> list[int]:
+        """Uvicorn worker processes (``--workers N``): spawned children, not helpers."""
+        assert self.proc is not None
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        children = [int(pid) for pid in path.read_text().split()]
+        return [pid for pid in children
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return
+        # Our own process group (start_new_session): stops uvicorn workers too.
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        self.proc = None
