@@ -25,6 +25,7 @@ class ScoredSentence:
     start: int
     end: int
     text: str
+    paragraph: int
     similarity: float
     score: float
 
@@ -53,7 +54,7 @@ def score_sentences(
             row += 1
             blended = config.sentence_weight * sim + (1 - config.sentence_weight) * passage.score
             scored.append(ScoredSentence(rank, passage, sentence.start, sentence.end,
-                                         sentence.text, sim, blended))
+                                         sentence.text, sentence.paragraph, sim, blended))
     return sorted(scored, key=lambda s: -s.score)
 
 
@@ -72,7 +73,7 @@ def compose_answer(chosen: Sequence[ScoredSentence], lang: str) -> tuple[str, li
     """Answer text with ``[n]`` markers and the matching citations."""
     citations = [
         Citation(n=i, doc_id=s.passage.doc_id, title=s.passage.title, section=s.passage.section,
-                 paragraph=s.passage.paragraph, quote=s.text, start=s.start, end=s.end,
+                 paragraph=s.paragraph, quote=s.text, start=s.start, end=s.end,
                  score=s.score, passage_rank=s.passage_rank)
         for i, s in enumerate(chosen, start=1)
     ]

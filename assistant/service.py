@@ -29,9 +29,11 @@ from assistant.extractive import (
     score_sentences,
 )
 from assistant.language import detect_language
-from assistant.lexical import BM25, rrf_fuse
+from assistant.lexical import BM25
 from assistant.phrases import refusal
 from assistant.questions import clean_history, clean_question
+from assistant.refusal import RefusalDecision, Vocabulary, decide
+from assistant.retrieval import PassageRetriever
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Turn
 from index.builder import BuildReport, IndexBuilder, build_lock, check_embedder
@@ -42,15 +44,15 @@ from index.manifest import Manifest
 from index.store import ChromaIndex, StoredPassage, open_client
 
 StreamEvent = tuple[str, Any]  # ("delta", str) ... then ("answer", Answer)
-_CANDIDATES = 20
+_VOCABULARY_MAX_CHUNKS = 50_000
 _QUERY_CACHE = 512
 
 
 @dataclass
 class _Loaded:
     manifest: Manifest
-    lexical: BM25 | None
-    lexical_ids: list[str]
+    retriever: PassageRetriever
+    vocabulary: Vocabulary | None
 
 
 class TanyaService:
@@ -101,12 +103,17 @@ class TanyaService:
                         f"index {self.settings.index!r} is not built yet; "
                         "run `tanya index build`")
                 check_embedder(manifest, self.embedder)
-                lexical, ids = None, []
-                if self.hybrid:
+                retriever = PassageRetriever(self.store, manifest.generation)
+                vocabulary = None
+                # The passage texts feed the unknown-name check and the optional lexical
+                # signal; past this size they would cost too much memory to hold.
+                if manifest.chunk_count <= _VOCABULARY_MAX_CHUNKS:
                     passages = self.store.all_passages(manifest.generation)
-                    lexical = BM25([p.text for p in passages])
-                    ids = [p.chunk_id for p in passages]
-                self._loaded = _Loaded(manifest, lexical, ids)
+                    vocabulary = Vocabulary(p.text for p in passages)
+                    if self.hybrid:
+                        retriever.lexical = BM25([p.text for p in passages])
+                        retriever.lexical_ids = [p.chunk_id for p in passages]
+                self._loaded = _Loaded(manifest, retriever, vocabulary)
             return self._loaded
 
     def reload(self) -> None:
@@ -232,27 +239,11 @@ class TanyaService:
 
     def _step_retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        loaded = self._load()
-        k = state["k"]
-        generation = loaded.manifest.generation
-        found = self.store.query(generation, state["vector"], max(k, _CANDIDATES)
-                                 if loaded.lexical else k)
-        if loaded.lexical is not None:
-            found = self._fuse(found, state["query"], loaded)
-        state["found"] = found[:k]
-        state["sentence_vectors"] = self.store.sentence_vectors(generation, state["found"])
+        retrieved = self._load().retriever.retrieve(state["vector"], state["query"], state["k"])
+        state["found"] = retrieved.passages
+        state["sentence_vectors"] = retrieved.sentence_vectors
         state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
         return state
-
-    def _fuse(self, dense: list[StoredPassage], query: str, loaded: _Loaded) -> list[StoredPassage]:
-        assert loaded.lexical is not None
-        scores = loaded.lexical.scores(query)
-        ranked = [loaded.lexical_ids[i] for i in np.argsort(scores)[::-1][:_CANDIDATES]
-                  if scores[i] > 0]
-        by_id = {p.chunk_id: p for p in dense}
-        # Only dense candidates are kept: BM25 reorders them, never adds or filters.
-        order = [cid for cid in rrf_fuse([p.chunk_id for p in dense], ranked) if cid in by_id]
-        return [by_id[cid] for cid in order]
 
     def _step_answer(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -260,22 +251,33 @@ class TanyaService:
         passages = [_to_passage(rank, p) for rank, p in enumerate(found, start=1)]
         scored = score_sentences(state["vector"], found, state["sentence_vectors"],
                                  self.extractive)
-        threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
+        chosen = choose_sentences(scored, self.extractive)
         lang = state["lang"]
         answer = Answer(question=state["question"], answer="", refused=True, lang=lang,
                         passages=passages, standalone_query=state["query"])
-        if not scored or scored[0].score < threshold:
+        decision = self._refusal(state, scored, chosen)
+        if decision.refuse:
             closest = found[0] if found else None
             answer.answer = refusal(lang, closest.section if closest else None,
                                     closest.paragraph if closest else None)
+            answer.refusal_reason = decision.reason
         else:
-            answer.answer, answer.citations = compose_answer(
-                choose_sentences(scored, self.extractive), lang)
+            answer.answer, answer.citations = compose_answer(chosen, lang)
             answer.refused = False
         state["timings"]["answer"] = (time.perf_counter() - started) * 1000
         answer.timings_ms.update(state["timings"])
         state["answer"] = answer
         return state
+
+    def _refusal(
+        self, state: dict[str, Any], scored: Sequence[ScoredSentence],
+        chosen: Sequence[ScoredSentence],
+    ) -> RefusalDecision:
+        threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
+        # Names are checked in the question as asked, with the previous turn for context
+        # only when it is a follow-up (the standalone query).
+        return decide(state["query"], scored[0].score if scored else 0.0, threshold,
+                      [s.text for s in chosen], self._load().vocabulary)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_query: str = ""
     warnings: list[str] = field(default_factory=list)
+    refusal_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,4 +84,5 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_query": self.standalone_query,
             "warnings": list(self.warnings),
+            "refusal_reason": self.refusal_reason,
         }

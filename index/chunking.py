@@ -7,7 +7,7 @@ so ``document.text[start:end] == text`` always holds and answers can quote exact
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from index.documents import Document
 
@@ -47,16 +47,18 @@ _HEADING_MAX_WORDS = 12
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence with offsets into the document text."""
+    """One sentence with offsets into the document text, and its paragraph number."""
 
     start: int
     end: int
     text: str
+    paragraph: int = 0
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage: one paragraph, or a run of its sentences when the paragraph is long."""
+    """A passage: a paragraph, a run of its sentences when it is long, or a short paragraph
+    joined to the one before it (``paragraph`` is the first, ``last_paragraph`` the last)."""
 
     chunk_id: str
     doc_id: str
@@ -69,6 +71,11 @@ class Chunk:
     end: int
     text: str
     sentences: tuple[Sentence, ...] = field(default_factory=tuple)
+    last_paragraph: int = 0
+
+    @property
+    def paragraphs(self) -> tuple[int, ...]:
+        return tuple(range(self.paragraph, max(self.paragraph, self.last_paragraph) + 1))
 
     def embed_text(self, with_section: bool) -> str:
         """What the embedder sees: optionally the section heading as context."""
@@ -83,6 +90,7 @@ class ChunkerConfig:
     """Chunker parameters; recorded in the index manifest."""
 
     max_chars: int = 800
+    min_chars: int = 250
     section_context: bool = True
 
     def as_dict(self) -> dict[str, object]:
@@ -177,7 +185,25 @@ def chunk_document(doc: Document, config: ChunkerConfig | None = None) -> list[C
             section = _MD_HEADING.sub("", body).strip()
             continue
         paragraph += 1
-        for group in _group(split_sentences(body, block.start), config.max_chars):
+        sentences = [replace(s, paragraph=paragraph) for s in split_sentences(body, block.start)]
+        previous = chunks[-1] if chunks else None
+        if (
+            previous is not None
+            and len(body) < config.min_chars
+            and previous.section == section
+            and block.end - previous.start <= config.max_chars
+        ):
+            # A short paragraph (a quote, a one-line follow-up) usually leans on the one
+            # before it ("kata dia"), so it joins that chunk rather than standing alone.
+            chunks[-1] = replace(
+                previous,
+                end=block.end,
+                text=text[previous.start : block.end],
+                sentences=previous.sentences + tuple(sentences),
+                last_paragraph=paragraph,
+            )
+            continue
+        for group in _group(sentences, config.max_chars):
             start, end = group[0].start, group[-1].end
             chunks.append(
                 Chunk(
@@ -192,6 +218,7 @@ def chunk_document(doc: Document, config: ChunkerConfig | None = None) -> list[C
                     end=end,
                     text=text[start:end],
                     sentences=tuple(group),
+                    last_paragraph=paragraph,
                 )
             )
     return chunks

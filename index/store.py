@@ -39,7 +39,9 @@ class StoredPassage:
     end: int
     text: str
     score: float
-    sentence_spans: tuple[tuple[int, int], ...]
+    last_paragraph: int
+    #: (start, end, paragraph) of each sentence, in order.
+    sentence_spans: tuple[tuple[int, int, int], ...]
 
 
 def open_client(home: Path, chroma_url: str | None = None) -> Any:
@@ -188,6 +190,25 @@ class ChromaIndex:
                 strict=True)
         ]
 
+    def query_sentences(self, generation: str, vector: np.ndarray, k: int) -> list[str]:
+        """Chunk ids of the ``k`` sentences nearest to ``vector``, best first, deduplicated."""
+        _, sentence_col = self._collections(generation)
+        k = max(1, min(k, sentence_col.count()))
+        got = self._guard(lambda: sentence_col.query(
+            query_embeddings=[vector], n_results=k, include=["metadatas"]))
+        return list(dict.fromkeys(str(m["chunk_id"]) for m in got["metadatas"][0]))
+
+    def get_passages(self, generation: str, chunk_ids: Sequence[str]) -> list[StoredPassage]:
+        """Chunks by id (score 0), in the order asked."""
+        if not chunk_ids:
+            return []
+        chunk_col, _ = self._collections(generation)
+        got = self._guard(lambda: chunk_col.get(ids=list(chunk_ids),
+                                                include=["documents", "metadatas"]))
+        by_id = {cid: _passage(cid, text, meta, 0.0) for cid, text, meta in zip(
+            got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return [by_id[c] for c in chunk_ids if c in by_id]
+
     def all_passages(self, generation: str) -> list[StoredPassage]:
         """Every chunk with score 0, in document order (for the lexical signal and the UI)."""
         chunk_col, _ = self._collections(generation)
@@ -244,9 +265,9 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return {
         "doc_id": chunk.doc_id, "title": chunk.title, "lang": chunk.lang,
         "section": chunk.section, "paragraph": chunk.paragraph, "ordinal": chunk.ordinal,
-        "start": chunk.start, "end": chunk.end,
-        # Flattened (start, end) pairs: Chroma metadata holds flat lists only.
-        "sentence_spans": [x for s in chunk.sentences for x in (s.start, s.end)],
+        "start": chunk.start, "end": chunk.end, "last_paragraph": chunk.last_paragraph,
+        # Flattened (start, end, paragraph) triples: Chroma metadata holds flat lists only.
+        "sentence_spans": [x for s in chunk.sentences for x in (s.start, s.end, s.paragraph)],
     }
 
 
@@ -257,14 +278,15 @@ def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> St
         lang=str(meta.get("lang", "")), section=str(meta.get("section", "")),
         paragraph=int(meta["paragraph"]), ordinal=int(meta.get("ordinal", 0)),
         start=int(meta["start"]), end=int(meta["end"]), text=text, score=score,
-        sentence_spans=tuple(zip(flat[::2], flat[1::2], strict=True)),
+        last_paragraph=int(meta.get("last_paragraph", meta["paragraph"])),
+        sentence_spans=tuple(zip(flat[::3], flat[1::3], flat[2::3], strict=True)),
     )
 
 
 def sentences_of(passage: StoredPassage) -> list[Sentence]:
     """The passage's sentences, cut from its text by their document offsets."""
-    return [Sentence(s, e, passage.text[s - passage.start : e - passage.start])
-            for s, e in passage.sentence_spans]
+    return [Sentence(s, e, passage.text[s - passage.start : e - passage.start], paragraph)
+            for s, e, paragraph in passage.sentence_spans]
 
 
 def new_generation() -> str:

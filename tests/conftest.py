@@ -10,16 +10,16 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from assistant.service import TanyaService  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from index.documents import Document, bundled_documents  # noqa: E402
-from index.embedders import E5SmallQ4Embedder, HashEmbedder  # noqa: E402
-from tests.support.servers import ChromaServer, chroma_binary, require  # noqa: E402
+from assistant.service import TanyaService
+from assistant.settings import Settings
+from index.documents import Document, bundled_documents
+from index.embedders import E5SmallQ4Embedder, HashEmbedder
+from tests.support.servers import ChromaServer, chroma_binary, require
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,9 @@ def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TANYA_HOME", str(home))
     monkeypatch.delenv("TANYA_CHROMA_URL", raising=False)
     monkeypatch.delenv("TANYA_API_KEY", raising=False)
-    monkeypatch.delenv("TANYA_LLM", raising=False)
+    for name in ("TANYA_LLM", "TANYA_EMBEDDER", "TANYA_INDEX", "OPENAI_BASE_URL",
+                 "OPENAI_API_KEY", "OLLAMA_HOST"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 

@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="build a fresh collection and switch to it when complete")
     build.add_argument("--max-chars", type=int, default=ChunkerConfig.max_chars,
                        help="longest chunk in characters (long paragraphs split on sentences)")
+    build.add_argument("--min-chars", type=int, default=ChunkerConfig.min_chars,
+                       help="paragraphs shorter than this join the chunk before them")
     add_store_options(build)
     build.set_defaults(handler=run_build)
     status = commands.add_parser("status", help="what the index holds")
@@ -45,7 +47,9 @@ def run_build(args: argparse.Namespace) -> int:
     bar = ProgressBar("embedding")
     try:
         report = service.build(docs, rebuild=args.rebuild,
-                               chunker=ChunkerConfig(max_chars=args.max_chars), progress=bar)
+                               chunker=ChunkerConfig(max_chars=args.max_chars,
+                                                     min_chars=max(0, args.min_chars)),
+                               progress=bar)
     finally:
         bar.close()
     if not report.changed_anything:

@@ -1,3 +1,4 @@
+import itertools
 import re
 
 import pytest
@@ -41,7 +42,7 @@ def test_chunks_cover_every_paragraph_exactly_once(article):
         joined = " ".join(c.text for c in parts)
         assert re.sub(r"\s+", " ", joined) == re.sub(r"\s+", " ", article.text[start:end])
         # in order, no overlap
-        for a, b in zip(parts, parts[1:], strict=False):
+        for a, b in itertools.pairwise(parts):
             assert a.end <= b.start
     assert len({c.chunk_id for c in chunks}) == len(chunks)
 

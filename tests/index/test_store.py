@@ -10,10 +10,13 @@ import pytest
 from assistant.errors import EmbedderMismatchError, IndexNotBuiltError
 from assistant.service import TanyaService
 from assistant.settings import Settings
-from index.chunking import chunk_document
+from index.chunking import ChunkerConfig, chunk_document
 from index.documents import Document
 from index.embedders import HashEmbedder
 from index.store import ChromaIndex, open_client
+
+# Keep short test paragraphs apart so counts are easy to reason about.
+ONE_PARAGRAPH_PER_CHUNK = ChunkerConfig(min_chars=0)
 
 
 def _docs() -> list[Document]:
@@ -44,7 +47,7 @@ def _counts(service: TanyaService) -> dict[str, int]:
 
 def test_build_stores_every_chunk_and_sentence(make_service):
     service = make_service()
-    report = service.build(_docs())
+    report = service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert sorted(report.added) == ["alpha", "beta"]
     assert _counts(service) == {"chunks": 4, "sentences": 4}
     assert service.status()["documents"][0]["doc_id"] == "alpha"
@@ -52,10 +55,10 @@ def test_build_stores_every_chunk_and_sentence(make_service):
 
 def test_rerun_on_unchanged_input_embeds_nothing_and_changes_nothing(make_service):
     service = make_service()
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     before = (service.manifest().generation, service.store.chunk_ids(service.manifest().generation))
     built_at = service.manifest().built_at
-    report = service.build(_docs())
+    report = service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.chunks_embedded == 0 and not report.changed_anything
     assert (service.manifest().generation,
             service.store.chunk_ids(service.manifest().generation)) == before
@@ -65,12 +68,12 @@ def test_rerun_on_unchanged_input_embeds_nothing_and_changes_nothing(make_servic
 def test_changed_document_replaces_exactly_its_chunks(make_service):
     service = make_service()
     docs = _docs()
-    service.build(docs)
+    service.build(docs, chunker=ONE_PARAGRAPH_PER_CHUNK)
     generation = service.manifest().generation
     beta_before = service.store.chunk_ids(generation, "beta")
     changed = [replace(docs[0], text="Kyiv menuntut jaminan.\nBaru.\nTiga paragraf sekarang."),
                docs[1]]
-    report = service.build(changed)
+    report = service.build(changed, chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.changed == ["alpha"] and report.unchanged == ["beta"]
     assert report.chunks_embedded == 3
     assert service.store.chunk_ids(generation, "alpha") == [f"alpha:{i:04d}" for i in range(3)]
@@ -80,8 +83,8 @@ def test_changed_document_replaces_exactly_its_chunks(make_service):
 
 def test_removed_document_chunks_go(make_service):
     service = make_service()
-    service.build(_docs())
-    report = service.build(_docs()[:1])
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
+    report = service.build(_docs()[:1], chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.removed == ["beta"]
     generation = service.manifest().generation
     assert service.store.chunk_ids(generation, "beta") == []
@@ -91,9 +94,9 @@ def test_removed_document_chunks_go(make_service):
 
 def test_rebuild_switches_generation_and_drops_the_old_one(make_service):
     service = make_service()
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     old = service.manifest().generation
-    report = service.build(_docs(), rebuild=True)
+    report = service.build(_docs(), rebuild=True, chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.rebuilt and service.manifest().generation != old
     assert service.store.generations() == [service.manifest().generation]
     assert _counts(service) == {"chunks": 4, "sentences": 4}
@@ -105,7 +108,7 @@ class _Boom(RuntimeError):
 
 def test_rebuild_killed_midway_leaves_previous_index_serving(make_service):
     service = make_service()
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     serving = service.manifest().generation
     answer_before = service.ask("Kyiv menuntut apa?").citations[0].quote
 
@@ -122,19 +125,19 @@ def test_rebuild_killed_midway_leaves_previous_index_serving(make_service):
     dying.settings = replace(dying.settings, index=service.settings.index)
     dying._store = None
     with pytest.raises(_Boom):
-        dying.build(_docs() * 1, rebuild=True)
+        dying.build(_docs() * 1, rebuild=True, chunker=ONE_PARAGRAPH_PER_CHUNK)
     service.reload()
     assert service.manifest().generation == serving
     assert _counts(service) == {"chunks": 4, "sentences": 4}
     assert service.ask("Kyiv menuntut apa?").citations[0].quote == answer_before
     # the next build cleans up the half-built generation
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert service.store.generations() == [serving]
 
 
 def test_other_embedder_is_refused_with_a_fix(make_service):
     service = make_service()
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     other = make_service(HashEmbedder(48))
     other.settings = replace(other.settings, index=service.settings.index)
     other._store = None
@@ -142,7 +145,7 @@ def test_other_embedder_is_refused_with_a_fix(make_service):
         other.ask("Kyiv?")
     assert "hash:32" in str(err.value) and "--rebuild" in str(err.value)
     with pytest.raises(EmbedderMismatchError):
-        other.build(_docs())
+        other.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
 
 
 def test_missing_index_says_how_to_build(make_service):
@@ -152,8 +155,8 @@ def test_missing_index_says_how_to_build(make_service):
 
 def test_reopen_in_a_fresh_client_sees_same_documents_chunks_ids(make_service):
     service = make_service()
-    service.build(_docs())
-    service.build(_docs())
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
+    service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     generation = service.manifest().generation
     ids = service.store.chunk_ids(generation)
     reopened = make_service()
@@ -163,4 +166,5 @@ def test_reopen_in_a_fresh_client_sees_same_documents_chunks_ids(make_service):
     assert reopened.manifest().generation == generation
     assert reopened.store.chunk_ids(generation) == ids
     assert sorted(reopened.manifest().documents) == ["alpha", "beta"]
-    assert len(ids) == len(set(ids)) == sum(len(chunk_document(d)) for d in _docs())
+    expected = sum(len(chunk_document(d, ONE_PARAGRAPH_PER_CHUNK)) for d in _docs())
+    assert len(ids) == len(set(ids)) == expected

@@ -1,0 +1,86 @@
+"""Retrieval: dense candidates from passages and sentences, re-ranked by both.
+
+A passage is scored ``(1 - w) * passage_similarity + w * best_sentence_similarity``:
+a question usually matches one sentence well, and whole-passage vectors blur it.
+The weight was chosen with the evaluation set (see README, "Tuning").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from assistant.lexical import BM25, rrf_fuse
+from index.store import ChromaIndex, StoredPassage
+
+_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Top passages, best first, with the vectors of their sentences in order."""
+
+    passages: list[StoredPassage]
+    sentence_vectors: np.ndarray
+
+
+class PassageRetriever:
+    """Finds the passages of one index generation that answer a query vector."""
+
+    def __init__(
+        self,
+        store: ChromaIndex,
+        generation: str,
+        sentence_weight: float = 0.7,
+        lexical: BM25 | None = None,
+        lexical_ids: list[str] | None = None,
+    ) -> None:
+        self.store = store
+        self.generation = generation
+        self.sentence_weight = sentence_weight
+        self.lexical = lexical
+        self.lexical_ids = lexical_ids or []
+
+    def retrieve(self, vector: np.ndarray, query: str, k: int) -> Retrieved:
+        n = max(k, _CANDIDATES)
+        dense = self.store.query(self.generation, vector, n)
+        known = {p.chunk_id for p in dense}
+        extra = [c for c in self.store.query_sentences(self.generation, vector, n)
+                 if c not in known]
+        candidates = dense + self.store.get_passages(self.generation, extra)
+        sentence_vectors = self.store.sentence_vectors(self.generation, candidates)
+        ranked = self._rerank(candidates, sentence_vectors, vector)
+        if self.lexical is not None:
+            ranked = self._fuse(ranked, query)
+        top = ranked[:k]
+        rows, offset = {}, 0
+        for passage in candidates:
+            count = len(passage.sentence_spans)
+            rows[passage.chunk_id] = sentence_vectors[offset : offset + count]
+            offset += count
+        picked = [rows[p.chunk_id] for p in top]
+        return Retrieved(top, np.vstack(picked) if picked else sentence_vectors[:0])
+
+    def _rerank(
+        self, candidates: list[StoredPassage], sentence_vectors: np.ndarray, vector: np.ndarray
+    ) -> list[StoredPassage]:
+        sims = sentence_vectors @ vector if len(sentence_vectors) else np.zeros(0)
+        rescored, row = [], 0
+        for passage in candidates:
+            count = len(passage.sentence_spans)
+            best = float(sims[row : row + count].max()) if count else passage.score
+            row += count
+            score = (1 - self.sentence_weight) * passage.score + self.sentence_weight * best
+            rescored.append(replace(passage, score=score))
+        return sorted(rescored, key=lambda p: -p.score)
+
+    def _fuse(self, ranked: list[StoredPassage], query: str) -> list[StoredPassage]:
+        """Reorder the dense candidates by reciprocal-rank fusion with BM25 (never filters)."""
+        assert self.lexical is not None
+        scores = self.lexical.scores(query)
+        lexical = [self.lexical_ids[i] for i in np.argsort(scores)[::-1][:_CANDIDATES]
+                   if scores[i] > 0]
+        by_id = {p.chunk_id: p for p in ranked}
+        order = [cid for cid in rrf_fuse([p.chunk_id for p in ranked], lexical) if cid in by_id]
+        return [by_id[cid] for cid in order]
