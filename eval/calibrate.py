@@ -74,7 +74,7 @@ def threshold_options(answerable: Sequence[float], unanswerable: Sequence[float]
     if not scores:
         return []
     cuts = [scores[0] - 0.01]
-    cuts += [(low + high) / 2 for low, high in pairwise(scores)]
+    cuts += [_midpoint(low, high) for low, high in pairwise(scores)]
     cuts.append(scores[-1] + 0.01)
     return [ThresholdOption(t, sum(s < t for s in unanswerable), len(unanswerable),
                             sum(s < t for s in answerable), len(answerable)) for t in cuts]
@@ -181,6 +181,16 @@ def format_calibration(calibration: Calibration, embedder: str) -> str:
                      f"{o.false_refusal_rate:.3f} ({o.refused_answerable:>3}/{o.answerable:<3})"
                      f"{mark}")
     return "\n".join(lines)
+
+
+def _midpoint(low: float, high: float) -> float:
+    """The midpoint, rounded to the fewest decimals that keep it strictly between."""
+    mid = (low + high) / 2
+    for digits in range(2, 12):
+        rounded = round(mid, digits)
+        if low < rounded < high:
+            return rounded
+    return mid
 
 
 def _frontier(options: Sequence[ThresholdOption], limit: float) -> list[ThresholdOption]:
