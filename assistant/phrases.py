@@ -32,3 +32,9 @@ def refusal(lang: str, section: str | None = None, paragraph: int | None = None)
                  else _WHERE[lang].format(p=paragraph))
         text = f"{text} {_CLOSEST[lang].format(where=where)}"
     return text
+
+
+def is_refusal(text: str) -> bool:
+    """True when ``text`` is (or starts with) Tanya's "the article does not say"."""
+    head = text.strip().lower()
+    return not head or any(head.startswith(p.lower().rstrip(".")) for p in _NOT_COVERED.values())

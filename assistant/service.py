@@ -30,7 +30,7 @@ from assistant.extractive import (
 )
 from assistant.language import detect_language
 from assistant.lexical import BM25
-from assistant.phrases import refusal
+from assistant.phrases import is_refusal, refusal
 from assistant.questions import clean_history, clean_question
 from assistant.refusal import RefusalDecision, Vocabulary, decide
 from assistant.retrieval import PassageRetriever
@@ -176,8 +176,15 @@ class TanyaService:
             for piece in _pieces(answer.answer):
                 yield "delta", piece
         else:
-            state = self._step_retrieve(self._step_query(state))
-            answer = yield from self._stream_llm(state, spec)
+            # The same refusal gate as the extractive answer: no LLM call when nothing
+            # retrieved answers the question.
+            state = self._step_answer(self._step_retrieve(self._step_query(state)))
+            answer = state["answer"]
+            if answer.refused:
+                for piece in _pieces(answer.answer):
+                    yield "delta", piece
+            else:
+                answer = yield from self._stream_llm(state, spec)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         yield "answer", answer
 
@@ -209,7 +216,10 @@ class TanyaService:
             yield "delta", delta
         text, citations, warnings = verify_markers(
             "".join(parts), passages, lambda p: _best_sentence(p, scored))
-        answer = Answer(question=state["question"], answer=text, refused=not citations,
+        refused = not citations and is_refusal(text)
+        if not citations and not refused:
+            warnings.append("the answer cites no passage: check it against the sources")
+        answer = Answer(question=state["question"], answer=text, refused=refused,
                         lang=state["lang"], citations=citations, passages=passages,
                         standalone_query=state["query"], warnings=warnings)
         state["timings"]["answer"] = (time.perf_counter() - started) * 1000

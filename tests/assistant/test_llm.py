@@ -356,8 +356,27 @@ def test_an_llm_refusal_carries_no_citations(
     llm_service: TanyaService, fake_llm: FakeLLMServer
 ) -> None:
     fake_llm.script(Reply([refusal("en")]))
-    answer = llm_service.ask("Who won the 1998 World Cup?", llm="openai:fake")
+    answer = llm_service.ask("What does Kyiv demand?", llm="openai:fake")
     assert answer.refused and answer.citations == [] and answer.answer == refusal("en")
+    assert answer.warnings == []
+
+
+def test_the_refusal_gate_answers_before_any_llm_call(
+    llm_service: TanyaService, fake_llm: FakeLLMServer
+) -> None:
+    answer = llm_service.ask("Who won the 1998 World Cup?", llm="openai:fake")
+    assert answer.refused and answer.citations == []
+    assert "World" in answer.refusal_reason
+    assert fake_llm.requests == []
+
+
+def test_an_uncited_llm_claim_is_flagged_not_called_a_refusal(
+    llm_service: TanyaService, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.script(Reply(["Kyiv wants binding guarantees."]))
+    answer = llm_service.ask("What does Kyiv demand?", llm="openai:fake")
+    assert not answer.refused and answer.citations == []
+    assert any("cites no passage" in w for w in answer.warnings)
 
 
 @pytest.mark.parametrize("mode", ["hang", "trickle"])
