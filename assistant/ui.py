@@ -95,19 +95,24 @@ def _card(label: str, passage: Passage | None, citation: Citation | None,
 
 
 def _highlighted(passage: Passage | None, citation: Citation | None) -> str:
-    """The paragraph, escaped, with the quoted sentence in <mark>."""
+    """The quote's paragraph, escaped, with the quoted sentence in <mark>."""
     if passage is None:
         return f"<mark>{escape(citation.quote)}</mark>" if citation else ""
     if citation is None:
         return escape(passage.text)
+    text = passage.text
     start = citation.start - passage.start
-    if passage.text[start:start + len(citation.quote)] != citation.quote:
-        start = passage.text.find(citation.quote)
+    if text[start:start + len(citation.quote)] != citation.quote:
+        start = text.find(citation.quote)
     if start < 0:
         return f"<mark>{escape(citation.quote)}</mark>"
     end = start + len(citation.quote)
-    return (escape(passage.text[:start]) + f"<mark>{escape(citation.quote)}</mark>"
-            + escape(passage.text[end:]))
+    # A chunk may carry neighbouring paragraphs as context; show only the quote's own.
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    last = len(text) if last < 0 else last
+    return (escape(text[first:start]) + f"<mark>{escape(citation.quote)}</mark>"
+            + escape(text[end:last]))
 
 
 def _message(role: str, text: str, refused: bool = False) -> dict[str, Any]:
