@@ -38,7 +38,8 @@ def grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float | No
                 f'height="{h:.1f}" fill="{_COLORS[s % len(_COLORS)]}">'
                 f"<title>{escape(f'{name} {group}: {value:.3f}')}</title></rect>")
         cx = left + g * slot + slot / 2
-        parts.append(_text(cx, top + plot_h + 14, group, anchor="middle"))
+        for line, word in enumerate(group.split(" ")):  # one word per line: labels stay narrow
+            parts.append(_text(cx, top + plot_h + 14 + 12 * line, word, anchor="middle"))
     parts += _legend(names, left, height - 22)
     parts.append("</svg>")
     return "\n".join(parts)

@@ -13,7 +13,7 @@ from typing import Any
 from eval.charts import grouped_bars, histogram
 from eval.metrics import metric_value
 from eval.results import QuestionResult
-from eval.tables import metric_rows, scopes, tag_rows
+from eval.tables import LABELS, metric_rows, scopes, tag_rows
 
 _CHART_METRICS = ("retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
                   "answer.fact_recall", "citations.hit", "citations.precision",
@@ -68,8 +68,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _metric_chart(summary: dict[str, Any]) -> str:
     series = {label: [metric_value(m, name) for name in _CHART_METRICS]
               for label, m in scopes(summary)}
-    labels = [name.split(".", 1)[1].replace("false_refusal_rate", "false refusals")
-              for name in _CHART_METRICS]
+    labels = [LABELS[name] for name in _CHART_METRICS]
     return grouped_bars(labels, series, "Metrics by language (0 to 1)")
 
 

@@ -8,6 +8,13 @@ from typing import Any
 from eval.metrics import HIGHER_IS_BETTER, metric_value
 
 METRICS = tuple(HIGHER_IS_BETTER)
+# Short column and axis labels that stay unambiguous without their group.
+LABELS = {"retrieval.hit@1": "hit@1", "retrieval.hit@3": "hit@3", "retrieval.hit@5": "hit@5",
+          "retrieval.mrr": "mrr", "answer.fact_recall": "fact recall",
+          "citations.hit": "citation hit", "citations.precision": "citation precision",
+          "refusal.accuracy": "refusal accuracy",
+          "refusal.false_refusal_rate": "false refusals", "latency_ms.p50": "p50 ms",
+          "latency_ms.p95": "p95 ms"}
 TAG_METRICS = ("retrieval.hit@3", "retrieval.mrr", "answer.fact_recall", "citations.hit",
                "refusal.accuracy", "refusal.false_refusal_rate")
 
@@ -36,7 +43,7 @@ def metric_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 def tag_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows: one row per tag with the main metrics."""
-    headers = ["tag", "n", *(name.split(".", 1)[1] for name in TAG_METRICS)]
+    headers = ["tag", "n", *(LABELS[name] for name in TAG_METRICS)]
     rows = [[tag, str(m.get("n", 0)), *(fmt(metric_value(m, name), name) for name in TAG_METRICS)]
             for tag, m in sorted(summary.get("by_tag", {}).items())]
     return headers, rows
