@@ -10,6 +10,7 @@ import pytest
 
 from assistant.cli import main
 from index.store import ChromaIndex, open_client
+from tests.support.fake_openai import FakeLLMServer, Reply
 
 TINY = [
     {"id": "t1", "lang": "id", "question": "Apa yang dituntut Kyiv soal Memorandum Budapest?",
@@ -131,3 +132,30 @@ def test_calibrate_is_reproducible_and_its_numbers_hold_in_a_run(
     summary = json.loads(capsys.readouterr().out)
     assert summary["refusal"]["accuracy"] == entry["refusal_accuracy"]
     assert summary["refusal"]["false_refusal_rate"] == entry["false_refusal_rate"]
+
+
+def test_an_llm_configuration_is_run_and_scored(
+        tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeLLMServer().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{fake.url}/v1")
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        # The warm-up and every question get an answer that cites passage 1.
+        fake.script(*[Reply(deltas=("Menurut artikel, ", "soal Budapest [1].")) for _ in range(6)])
+        assert run("run", str(tiny_set), "--embedder", "hash:64", "--llm", "openai:fake",
+                   "--out", str(tmp_path / "llm")) == 0
+    finally:
+        fake.stop()
+    summary = json.loads((tmp_path / "llm" / "summary.json").read_text())
+    assert summary["config"]["llm"] == "openai:fake"
+    results = {r["id"]: r for r in map(json.loads, (tmp_path / "llm" / "results.jsonl")
+                                       .read_text().splitlines())}
+    answered = [r for r in results.values() if not r["refused"]]
+    # Every scripted reply cites [1], so the questions the LLM saw are exactly the answered
+    # ones (plus the warm-up); the rest were refused by the service's gate before it.
+    assert len(fake.requests) == 1 + len(answered)
+    assert results["t1"] in answered and results["t1"]["facts_found"] == ["Budapest"]
+    for r in answered:
+        assert [c["passage_rank"] for c in r["cited"]] == [1]
+        assert r["cited"][0]["relevant"] == r["retrieved"][0]["relevant"]
+        assert ("refusal.accuracy" in r["failed"]) == (not r["answerable"])
