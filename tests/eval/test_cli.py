@@ -159,3 +159,17 @@ def test_an_llm_configuration_is_run_and_scored(
         assert [c["passage_rank"] for c in r["cited"]] == [1]
         assert r["cited"][0]["relevant"] == r["retrieved"][0]["relevant"]
         assert ("refusal.accuracy" in r["failed"]) == (not r["answerable"])
+
+
+def test_chunking_and_hybrid_runs_are_recorded_in_their_own_index(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--json") == 0
+    default = json.loads(capsys.readouterr().out)["config"]
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--max-chars", "300",
+               "--hybrid", "--k", "3", "--json") == 0
+    varied = json.loads(capsys.readouterr().out)["config"]
+    assert (varied["max_chars"], varied["hybrid"], varied["k"]) == (300, True, 3)
+    assert (default["max_chars"], default["hybrid"], default["k"]) == (800, False, 5)
+    assert varied["index"] != default["index"]  # another chunking never reuses an index
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--max-chars", "50") == 2
+    assert "--max-chars must be at least 100" in capsys.readouterr().err
