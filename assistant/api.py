@@ -295,7 +295,7 @@ class _Guard:
         self.key = settings.api_key.encode()
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:  # async: no threadpool hop
         client = request.client.host if request.client else "unknown"
         wait = self.limiter.acquire(client)
         if wait:

@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, service: TanyaService | None = 
 
 def create_api_app() -> FastAPI:
     """Worker factory: settings from the environment, API only, warmed up."""
+    from assistant.logs import setup_logging
+
+    setup_logging()  # a fresh process: the CLI's logging set-up did not run here
     settings = Settings.from_env()
     service = TanyaService(settings)
     warm_up(service)

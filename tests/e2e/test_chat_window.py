@@ -14,6 +14,7 @@ from tests.support.live_server import LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+PIXEL = "http://127.0.0.1:9/pixel.png"  # a markdown image that must not be fetched
 TIMEOUT_MS = 30_000
 
 
@@ -64,11 +65,15 @@ def test_answer_cites_the_budapest_sentence(open_page: Any, screenshots: Path) -
 
 def test_hostile_question_is_inert_text(open_page: Any) -> None:
     page = open_page()
-    ask(page, f"{HOSTILE} What does Kyiv demand?")
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    ask(page, f"{HOSTILE} What does Kyiv demand? ![x]({PIXEL}) [link](javascript:alert(2))")
     assert page.dialogs == []
     assert page.locator('img[src="x"]').count() == 0
+    assert page.locator(f'img[src="{PIXEL}"], a[href^="javascript"]').count() == 0
+    assert PIXEL not in fetched
     user = page.locator("#tanya-chat [data-testid=user]").last
-    assert HOSTILE in user.inner_text()
+    assert HOSTILE in user.inner_text() and f"![x]({PIXEL})" in user.inner_text()
     assert user.is_visible()
 
 
