@@ -28,7 +28,10 @@ class LiveServer:
 
     def start(self, timeout: float = 120) -> LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "TANYA_HOME": str(self.home), "HF_HUB_OFFLINE": "1",
+        # Only the TANYA_* settings a test passes: a developer's own (an API key, a
+        # Chroma URL...) must not leak into the server under test.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
+        env = {**inherited, "TANYA_HOME": str(self.home), "HF_HUB_OFFLINE": "1",
                "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
                **self.env}
         with open(self.log, "ab") as log:
