@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test lint index serve clean
+.PHONY: setup chat test lint eval clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The shipped question set against the default configuration, with regression bars.
+eval: setup
+	$(BIN)/tanya eval run ukraina --out eval-runs/latest \
+		--fail-under hit@3=0.92 --fail-under mrr=0.85 --fail-over false_refusal_rate=0.05
 
 lint: setup
 	$(BIN)/ruff check .

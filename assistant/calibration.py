@@ -7,12 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_FILE = "calibration.json"
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
 
 @lru_cache(maxsize=1)
 def load_calibration() -> dict[str, Any]:
-    path = Path(__file__).with_name(_FILE)
+    path = CALIBRATION_PATH
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:

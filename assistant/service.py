@@ -188,6 +188,14 @@ class TanyaService:
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         yield "answer", answer
 
+    def retrieve(
+        self, question: str, history: Sequence[Any] = (), k: int | None = None
+    ) -> list[Passage]:
+        """The top ``k`` passages ``ask`` would answer from; no answer is composed."""
+        state = self._step_retrieve(self._step_query(
+            self._initial_state(question, history, k, None)))
+        return [_to_passage(rank, p) for rank, p in enumerate(state["found"], start=1)]
+
     def _initial_state(
         self, question: str, history: Sequence[Any], k: int | None, llm: str | None
     ) -> dict[str, Any]:

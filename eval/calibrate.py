@@ -31,7 +31,7 @@ from index.documents import Document
 
 DEFAULT_MAX_FALSE_REFUSAL_RATE = 0.05
 # Same file assistant.calibration reads (it keeps the name private).
-CALIBRATION_FILE = Path(assistant.calibration.__file__).with_name("calibration.json")
+CALIBRATION_FILE = assistant.calibration.CALIBRATION_PATH
 
 
 @dataclass(frozen=True)

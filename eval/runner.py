@@ -5,31 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from assistant.errors import BadQuestionError
 from assistant.service import TanyaService
-from assistant.types import Answer
+from assistant.types import Answer, Passage
 from eval.metrics import RANK_CUTOFF, failures, first_relevant_rank, is_relevant, split_facts
 from eval.questionset import Question
 from eval.results import Cited, QuestionResult, Retrieved
-from index.store import StoredPassage
 
 Progress = Callable[[int, int], None]
 _WARM_UP = "warm-up question, not scored"
-
-
-def ranked_passages(service: TanyaService, question: str, history: Sequence[Any], k: int
-                    ) -> list[StoredPassage]:
-    """The top ``k`` passages ``service.ask`` would retrieve for this question.
-
-    TanyaService has no public retrieval-only method yet, so this runs the first two
-    steps of its chain (standalone query, retrieve) exactly as ``ask`` does. The top
-    ``k`` of a longer list equals a shorter retrieval's list (dense and hybrid alike,
-    for k <= 20), so ranks over the top 10 describe the passages the answer used.
-    """
-    state = service._initial_state(question, history, k, None)
-    return list(service._step_retrieve(service._step_query(state))["found"])
 
 
 class EvalRunner:
@@ -65,12 +50,11 @@ class EvalRunner:
         except BadQuestionError as exc:
             return _scored(_base(question, error=str(exc)))
         latency = (time.perf_counter() - started) * 1000
-        ranked = ranked_passages(self.service, question.question, history,
-                                 max(self.k, RANK_CUTOFF))
+        ranked = self.service.retrieve(question.question, history, max(self.k, RANK_CUTOFF))
         return _scored(score_answer(question, answer, ranked, latency))
 
 
-def score_answer(question: Question, answer: Answer, ranked: Sequence[StoredPassage],
+def score_answer(question: Question, answer: Answer, ranked: Sequence[Passage],
                  latency_ms: float) -> QuestionResult:
     """Compare one answer (and the ranked retrieval behind it) with the question's key."""
     evidence = question.evidence

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from assistant.service import TanyaService
 from eval.questionset import Question
-from eval.runner import EvalRunner, ranked_passages
+from eval.runner import EvalRunner
 
 KYIV = Question(id="q1", question="Apa yang dituntut Kyiv soal Memorandum Budapest 1994?",
                 lang="id", answerable=True, evidence=("Memorandum Budapest 1994",),
@@ -18,7 +18,7 @@ def test_the_ranking_agrees_with_the_passages_the_answer_used(
     questions = [KYIV.question, "Siapa Friedrich Merz?", "What does Moscow demand?"]
     for text in questions:
         answer = hash_service.ask(text, k=5)
-        ranked = ranked_passages(hash_service, text, [], 10)
+        ranked = hash_service.retrieve(text, [], 10)
         assert len(ranked) == 10
         assert [p.chunk_id for p in ranked[:5]] == [p.chunk_id for p in answer.passages]
 
