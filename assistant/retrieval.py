@@ -15,6 +15,7 @@ from assistant.lexical import BM25, rrf_fuse
 from index.store import ChromaIndex, StoredPassage
 
 _CANDIDATES = 20
+DEFAULT_SENTENCE_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class PassageRetriever:
         self,
         store: ChromaIndex,
         generation: str,
-        sentence_weight: float = 0.7,
+        sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
         lexical: BM25 | None = None,
         lexical_ids: list[str] | None = None,
     ) -> None:

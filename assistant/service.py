@@ -33,7 +33,7 @@ from assistant.lexical import BM25
 from assistant.phrases import is_refusal, refusal
 from assistant.questions import clean_history, clean_question
 from assistant.refusal import RefusalDecision, Vocabulary, decide
-from assistant.retrieval import PassageRetriever
+from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT, PassageRetriever
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Turn
 from index.builder import BuildReport, IndexBuilder, build_lock, check_embedder
@@ -65,11 +65,13 @@ class TanyaService:
         client: Any = None,
         extractive: ExtractiveConfig | None = None,
         hybrid: bool = False,
+        sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
     ) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.extractive = extractive or ExtractiveConfig()
         self.hybrid = hybrid
+        self.sentence_weight = sentence_weight
         self._client = client
         self._store: ChromaIndex | None = None
         self._loaded: _Loaded | None = None
@@ -103,7 +105,8 @@ class TanyaService:
                         f"index {self.settings.index!r} is not built yet; "
                         "run `tanya index build`")
                 check_embedder(manifest, self.embedder)
-                retriever = PassageRetriever(self.store, manifest.generation)
+                retriever = PassageRetriever(self.store, manifest.generation,
+                                             self.sentence_weight)
                 vocabulary = None
                 # The passage texts feed the unknown-name check and the optional lexical
                 # signal; past this size they would cost too much memory to hold.

@@ -75,6 +75,10 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
     group.add_argument("--k", type=int, help="passages the answer uses (default 5)")
     group.add_argument("--max-chars", type=int, metavar="N",
                        help="chunking: longest chunk in characters (default 800)")
+    group.add_argument("--min-chars", type=int, metavar="N",
+                       help="chunking: shorter paragraphs join the chunk before (default 250)")
+    group.add_argument("--sentence-weight", type=_fraction, metavar="W",
+                       help="retrieval: weight of the best sentence vs the passage (default 0.7)")
     group.add_argument("--hybrid", action="store_true",
                        help="rerank dense candidates with BM25 (reciprocal rank fusion)")
     if threshold:
@@ -196,7 +200,9 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
 
     settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
                                  refusal_threshold=threshold)
-    return EvalConfig.from_settings(settings, args.max_chars, args.hybrid)
+    return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
+                                    min_chars=args.min_chars,
+                                    sentence_weight=args.sentence_weight)
 
 
 def _open(args: argparse.Namespace, documents: list[Any], threshold: float | None,

@@ -15,6 +15,7 @@ from typing import Any
 
 from assistant.calibration import load_calibration, refusal_threshold
 from assistant.errors import ConfigError
+from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT
 from assistant.service import TanyaService
 from assistant.settings import Settings
 from index.chunking import ChunkerConfig
@@ -33,24 +34,36 @@ class EvalConfig:
     k: int = 5
     llm: str = ""
     max_chars: int = ChunkerConfig.max_chars
+    min_chars: int = ChunkerConfig.min_chars
+    sentence_weight: float = DEFAULT_SENTENCE_WEIGHT
     hybrid: bool = False
     threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_chars < 100:
             raise ConfigError("--max-chars must be at least 100")
+        if self.min_chars < 0:
+            raise ConfigError("--min-chars must not be negative")
+
+    @property
+    def chunker(self) -> ChunkerConfig:
+        return ChunkerConfig(max_chars=self.max_chars, min_chars=self.min_chars)
 
     @classmethod
     def from_settings(cls, settings: Settings, max_chars: int | None = None,
-                      hybrid: bool = False) -> EvalConfig:
+                      hybrid: bool = False, min_chars: int | None = None,
+                      sentence_weight: float | None = None) -> EvalConfig:
         """Take embedder, k, llm and threshold from settings (env + flags)."""
         return cls(embedder=settings.embedder, k=settings.k, llm=settings.llm,
-                   max_chars=max_chars or ChunkerConfig.max_chars, hybrid=hybrid,
-                   threshold=settings.refusal_threshold)
+                   max_chars=max_chars or ChunkerConfig.max_chars,
+                   min_chars=ChunkerConfig.min_chars if min_chars is None else min_chars,
+                   sentence_weight=(DEFAULT_SENTENCE_WEIGHT if sentence_weight is None
+                                    else sentence_weight),
+                   hybrid=hybrid, threshold=settings.refusal_threshold)
 
     def index_name(self, corpus_sha256: str) -> str:
         """The derived index name: only what changes the index goes into it."""
-        key = json.dumps({"embedder": self.embedder, "max_chars": self.max_chars,
+        key = json.dumps({"embedder": self.embedder, "chunker": self.chunker.as_dict(),
                           "corpus": corpus_sha256}, sort_keys=True)
         return "eval-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
@@ -78,9 +91,9 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
         embedder = make_embedder(config.embedder)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid)
-    service.build(documents, chunker=ChunkerConfig(max_chars=config.max_chars),
-                  progress=progress)
+    service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid,
+                           sentence_weight=config.sentence_weight)
+    service.build(documents, chunker=config.chunker, progress=progress)
     return service
 
 
@@ -103,6 +116,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "max_chars": manifest.chunker.get("max_chars"),
             "chunker": manifest.chunker,
             "hybrid": service.hybrid,
+            "sentence_weight": service.sentence_weight,
             "refusal_threshold": refusal_threshold(spec, settings.refusal_threshold),
             "threshold_source": source,
             "extractive": asdict(service.extractive),
