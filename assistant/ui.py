@@ -32,6 +32,7 @@ EXAMPLES = [
     "Mengapa perundingan damai macet?",
 ]
 REFUSAL_TITLE = "Not answered by the article"
+REFUSAL_MARK = "⚠"
 _EMPTY_SOURCES = (
     '<div class="tanya-sources-empty">Sources appear here: each <b>[n]</b> in an answer is '
     "shown with its sentence highlighted inside its paragraph.</div>")
@@ -116,11 +117,9 @@ def _highlighted(passage: Passage | None, citation: Citation | None) -> str:
 
 
 def _message(role: str, text: str, refused: bool = False) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": role, "content": escape(text)}
-    if refused:
-        # Shown as a titled box in the chat, so a refusal never looks like an answer.
-        message["metadata"] = {"title": REFUSAL_TITLE}
-    return message
+    # A refusal is marked in the text itself (Gradio's titled "thought" box starts
+    # collapsed, hiding the explanation); the sources panel adds a coloured notice.
+    return {"role": role, "content": escape(f"{REFUSAL_MARK} {text}" if refused else text)}
 
 
 # -- callbacks ---------------------------------------------------------------------------

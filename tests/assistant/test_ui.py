@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from assistant.server import create_app
 from assistant.service import TanyaService
 from assistant.types import Answer, Citation, Passage
-from assistant.ui import EXAMPLES, REFUSAL_TITLE, make_ui, render_sources, respond
+from assistant.ui import (
+    EXAMPLES,
+    REFUSAL_MARK,
+    REFUSAL_TITLE,
+    make_ui,
+    render_sources,
+    respond,
+)
 
 HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script> ![i](http://x/y.png)'
 
@@ -110,7 +117,7 @@ def test_refusals_are_titled_in_the_chat(hash_service: TanyaService) -> None:
     settings = hash_service.settings.with_(refusal_threshold=1.5)
     refusing = TanyaService(settings, embedder=hash_service.embedder)
     chat, sources, *_ = run(refusing, "What does Kyiv demand?")[-1]
-    assert chat[-1]["metadata"] == {"title": REFUSAL_TITLE}
+    assert chat[-1]["content"].startswith(f"{REFUSAL_MARK} The article does not say")
     assert "tanya-refusal" in sources
 
 

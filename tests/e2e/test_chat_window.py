@@ -77,6 +77,18 @@ def test_hostile_question_is_inert_text(open_page: Any) -> None:
     assert user.is_visible()
 
 
+def test_refusal_looks_different_from_an_answer(open_page: Any, screenshots: Path) -> None:
+    page = open_page()
+    ask(page, "What is the capital of Australia?")
+    refusal = page.locator("#tanya-sources .tanya-refusal")
+    assert refusal.is_visible() and "Not answered by the article" in refusal.inner_text()
+    assert page.locator("#tanya-sources mark").count() == 0, "nothing is cited"
+    bot = page.locator("#tanya-chat [data-testid=bot]").last
+    assert bot.inner_text().startswith("⚠ The article does not say")
+    assert "[1]" not in bot.inner_text()
+    page.screenshot(path=str(screenshots / "chat-refusal.png"), full_page=True)
+
+
 def test_keyboard_only_ask_copy_and_new_chat(open_page: Any) -> None:
     page = open_page()
     assert page.evaluate("document.activeElement.closest('#tanya-question') !== null")
