@@ -1,0 +1,44 @@
+"""The published chart: store query latency and build time against store size.
+
+Drawn with matplotlib (in the ``bench`` extra), imported here only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+QUERY_TARGET_MS = 100.0
+
+
+def write_chart(results: dict[str, Any], path: Path) -> Path:
+    """Write a small PNG: query p50/p95 vs chunks, and build seconds vs chunks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = results["scale"]["points"]
+    chunks = [p["chunks"] for p in points]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
+    left.plot(chunks, [p["query_ms"]["p50"] for p in points], "o-", label="p50")
+    left.plot(chunks, [p["query_ms"]["p95"] for p in points], "s--", label="p95")
+    left.axhline(QUERY_TARGET_MS, color="tab:red", lw=1, ls=":", label="target p95")
+    left.set(xscale="log", yscale="log", xlabel="chunks in store (synthetic vectors)",
+             ylabel="ms", title=f"Store query, k={results['scale']['k']}")
+    left.legend(fontsize=8)
+    growth = results["build"]["growth"]
+    right.plot([g["chunks"] for g in growth], [g["seconds"] for g in growth], "o-",
+               color="tab:green")
+    right.set(xlabel="chunks built (article copies, e5-small-q4)", ylabel="seconds",
+              title="Index build time")
+    for axis in (left, right):
+        axis.grid(True, which="both", alpha=0.3)
+    load = results["load_average"]["start"][0]
+    fig.suptitle(f"tanya bench on {results['machine']['cores']} cores "
+                 f"(load {load:.1f} at start)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,32 @@
+"""How much each benchmark section measures: the default run and ``--quick``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Counts and bounds for one run. The default takes about 8 minutes on 2 cores."""
+
+    quick: bool = False
+    cold_repeats: int = 5
+    warm_calls: int = 200
+    warm_repeats: int = 3
+    http_alone: int = 60
+    http_clients: int = 8
+    http_seconds: float = 15.0
+    http_max_requests: int = 600
+    scale_sizes: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000)
+    scale_queries: int = 200
+    growth_copies: tuple[int, ...] = (1, 4, 16)
+    baseline_cold_repeats: int = 3
+    quality_questions: int | None = None  # score retrieval on the first N (None: all)
+
+    @classmethod
+    def quick_run(cls) -> BenchConfig:
+        """A smoke run in about a minute: every section, tiny counts."""
+        return cls(quick=True, cold_repeats=2, warm_calls=20, warm_repeats=1, http_alone=5,
+                   http_seconds=2.0, http_max_requests=40, scale_sizes=(500, 1_000),
+                   scale_queries=30, growth_copies=(1,), baseline_cold_repeats=0,
+                   quality_questions=20)

