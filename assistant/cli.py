@@ -11,6 +11,7 @@ from assistant.commands import ask, index, serve
 from assistant.errors import TanyaError
 from assistant.logs import setup_logging
 from eval import commands as eval_commands
+from eval.bench import cli as bench_command
 
 log = logging.getLogger("tanya")
 
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_parsers(sub)
     serve.add_parser(sub)
     eval_commands.add_parser(sub)
+    bench_command.add_parser(sub)
     return parser
 
 
