@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test lint eval clean
+.PHONY: setup chat test lint eval serve clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 chat: setup
 	$(BIN)/tanya index build
+	$(BIN)/tanya serve
+
+serve: setup
 	$(BIN)/tanya serve
 
 test: setup
