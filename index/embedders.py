@@ -117,7 +117,11 @@ class SentenceTransformerEmbedder(TanyaEmbeddings):
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        # sentence-transformers 6 renamed the method; older releases only have the old name.
+        getter = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension)
+        return int(getter())
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._load().encode(
