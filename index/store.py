@@ -86,6 +86,10 @@ class ChromaIndex:
     def __init__(self, client: Any, name: str = "default") -> None:
         self.client = client
         self.name = name
+        # Collection handles by generation. Opening one is a store round trip (0.8 ms
+        # embedded, a request against a server) and an answer needs four; a generation's
+        # collections keep their identity until dropped.
+        self._handles: dict[str, tuple[Any, Any]] = {}
 
     # -- manifest ---------------------------------------------------------------------
     def _manifests(self) -> Any:
@@ -110,14 +114,17 @@ class ChromaIndex:
         return f"{base}-chunks", f"{base}-sentences"
 
     def _collections(self, generation: str) -> tuple[Any, Any]:
-        chunks, sentences = self.collection_names(generation)
-        config = {"hnsw": {"space": "cosine"}}
-        return (
-            self.client.get_or_create_collection(
-                chunks, embedding_function=None, configuration=config),
-            self.client.get_or_create_collection(
-                sentences, embedding_function=None, configuration=config),
-        )
+        handles = self._handles.get(generation)
+        if handles is None:
+            chunks, sentences = self.collection_names(generation)
+            config = {"hnsw": {"space": "cosine"}}
+            handles = self._handles[generation] = (
+                self.client.get_or_create_collection(
+                    chunks, embedding_function=None, configuration=config),
+                self.client.get_or_create_collection(
+                    sentences, embedding_function=None, configuration=config),
+            )
+        return handles
 
     def generations(self) -> list[str]:
         """Generations present in the store for this index (complete or not)."""
@@ -127,6 +134,7 @@ class ChromaIndex:
                        if n.startswith(prefix) and n.endswith(("-chunks", "-sentences"))})
 
     def drop_generation(self, generation: str) -> None:
+        self._handles.pop(generation, None)
         for name in self.collection_names(generation):
             # Already gone is fine: dropping is idempotent.
             with contextlib.suppress(Exception):
@@ -168,21 +176,25 @@ class ChromaIndex:
 
     # -- reads ------------------------------------------------------------------------
     def counts(self, generation: str) -> dict[str, int]:
-        chunk_col, sentence_col = self._collections(generation)
-        return {"chunks": chunk_col.count(), "sentences": sentence_col.count()}
+        def count() -> dict[str, int]:
+            chunk_col, sentence_col = self._collections(generation)
+            return {"chunks": chunk_col.count(), "sentences": sentence_col.count()}
+        return dict(self._guard(count, generation))
 
     def chunk_ids(self, generation: str, doc_id: str | None = None) -> list[str]:
-        chunk_col, _ = self._collections(generation)
         where = {"doc_id": doc_id} if doc_id else None
-        return sorted(chunk_col.get(where=where, include=[])["ids"])
+        got = self._guard(lambda: self._collections(generation)[0].get(where=where, include=[]),
+                          generation)
+        return sorted(got["ids"])
 
     def query(self, generation: str, vector: np.ndarray, k: int) -> list[StoredPassage]:
         """The ``k`` chunks nearest to ``vector``, best first (score = cosine similarity)."""
-        chunk_col, _ = self._collections(generation)
-        k = max(1, min(k, chunk_col.count()))
-        got = self._guard(lambda: chunk_col.query(
-            query_embeddings=[vector], n_results=k,
-            include=["documents", "metadatas", "distances"]))
+        def run() -> Any:
+            chunk_col, _ = self._collections(generation)
+            return chunk_col.query(query_embeddings=[vector],
+                                   n_results=max(1, min(k, chunk_col.count())),
+                                   include=["documents", "metadatas", "distances"])
+        got = self._guard(run, generation)
         return [
             _passage(cid, text, meta, 1.0 - float(dist))
             for cid, text, meta, dist in zip(
@@ -192,38 +204,39 @@ class ChromaIndex:
 
     def query_sentences(self, generation: str, vector: np.ndarray, k: int) -> list[str]:
         """Chunk ids of the ``k`` sentences nearest to ``vector``, best first, deduplicated."""
-        _, sentence_col = self._collections(generation)
-        k = max(1, min(k, sentence_col.count()))
-        got = self._guard(lambda: sentence_col.query(
-            query_embeddings=[vector], n_results=k, include=["metadatas"]))
+        def run() -> Any:
+            _, sentence_col = self._collections(generation)
+            return sentence_col.query(query_embeddings=[vector],
+                                      n_results=max(1, min(k, sentence_col.count())),
+                                      include=["metadatas"])
+        got = self._guard(run, generation)
         return list(dict.fromkeys(str(m["chunk_id"]) for m in got["metadatas"][0]))
 
     def get_passages(self, generation: str, chunk_ids: Sequence[str]) -> list[StoredPassage]:
         """Chunks by id (score 0), in the order asked."""
         if not chunk_ids:
             return []
-        chunk_col, _ = self._collections(generation)
-        got = self._guard(lambda: chunk_col.get(ids=list(chunk_ids),
-                                                include=["documents", "metadatas"]))
+        got = self._guard(lambda: self._collections(generation)[0].get(
+            ids=list(chunk_ids), include=["documents", "metadatas"]), generation)
         by_id = {cid: _passage(cid, text, meta, 0.0) for cid, text, meta in zip(
             got["ids"], got["documents"], got["metadatas"], strict=True)}
         return [by_id[c] for c in chunk_ids if c in by_id]
 
     def all_passages(self, generation: str) -> list[StoredPassage]:
         """Every chunk with score 0, in document order (for the lexical signal and the UI)."""
-        chunk_col, _ = self._collections(generation)
-        got = self._guard(lambda: chunk_col.get(include=["documents", "metadatas"]))
+        got = self._guard(lambda: self._collections(generation)[0].get(
+            include=["documents", "metadatas"]), generation)
         passages = [_passage(cid, text, meta, 0.0) for cid, text, meta in zip(
             got["ids"], got["documents"], got["metadatas"], strict=True)]
         return sorted(passages, key=lambda p: (p.doc_id, p.ordinal))
 
     def sentence_vectors(self, generation: str, passages: Sequence[StoredPassage]) -> np.ndarray:
         """Vectors of every sentence of ``passages``, in passage then sentence order."""
-        _, sentence_col = self._collections(generation)
         ids = [_sentence_id(p.chunk_id, i) for p in passages for i in range(len(p.sentence_spans))]
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
-        got = self._guard(lambda: sentence_col.get(ids=ids, include=["embeddings"]))
+        got = self._guard(lambda: self._collections(generation)[1].get(
+            ids=ids, include=["embeddings"]), generation)
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
         missing = [i for i in ids if i not in by_id]
         if missing:
@@ -236,8 +249,12 @@ class ChromaIndex:
         """Raise StoreUnavailableError unless the store answers."""
         self._guard(self.client.heartbeat)
 
-    @staticmethod
-    def _guard(call: Any) -> Any:
+    def _guard(self, call: Any, generation: str | None = None) -> Any:
+        """Run ``call``, turning connection failures into StoreUnavailableError.
+
+        With ``generation``, a cached handle whose collection is gone (another process
+        dropped it) is forgotten and ``call`` runs once more on a fresh one.
+        """
         try:
             return call()
         except StoreUnavailableError:
@@ -245,7 +262,10 @@ class ChromaIndex:
         except Exception as exc:
             if _is_connection_error(exc):
                 raise StoreUnavailableError(f"the Chroma store is unreachable: {exc}") from exc
-            raise
+            if (generation is None or type(exc).__name__ != "NotFoundError"
+                    or self._handles.pop(generation, None) is None):
+                raise
+        return self._guard(call)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
