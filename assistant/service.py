@@ -1,7 +1,8 @@
 """The answering service: one object that the CLI, the API and the UI all adapt.
 
-The retrieval chain is a LangChain runnable sequence: standalone query -> embed ->
-retrieve -> answer. Heavy parts (Chroma, the embedder) open on first use.
+The answering steps are standalone query -> embed -> retrieve -> answer; ``chain`` offers
+them as a LangChain runnable sequence. Heavy parts (Chroma, the embedder, LangChain's
+runnables) load on first use.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.calibration import refusal_threshold
 from assistant.citations import verify_markers
@@ -42,6 +42,9 @@ from index.documents import Document, bundled_documents
 from index.embedders import TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.store import ChromaIndex, StoredPassage, open_client
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
 
 StreamEvent = tuple[str, Any]  # ("delta", str) ... then ("answer", Answer)
 _VOCABULARY_MAX_CHUNKS = 50_000
@@ -77,11 +80,23 @@ class TanyaService:
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.chain: Runnable[dict[str, Any], dict[str, Any]] = (
-            RunnableLambda(self._step_query)
-            | RunnableLambda(self._step_retrieve)
-            | RunnableLambda(self._step_answer)
-        )
+        self._chain: Runnable[dict[str, Any], dict[str, Any]] | None = None
+
+    @property
+    def chain(self) -> Runnable[dict[str, Any], dict[str, Any]]:
+        """The answering steps as a LangChain runnable, to compose with other runnables.
+
+        ``ask`` runs the same steps directly: importing ``langchain_core.runnables`` pulls
+        in langsmith (0.6-0.8 s of a one-shot ``tanya ask``), and ``invoke`` adds about
+        1.3 ms of callback bookkeeping to every answer.
+        """
+        if self._chain is None:
+            from langchain_core.runnables import RunnableLambda
+
+            self._chain = (RunnableLambda(self._step_query)
+                           | RunnableLambda(self._step_retrieve)
+                           | RunnableLambda(self._step_answer))
+        return self._chain
 
     # -- index --------------------------------------------------------------------------
     @property
@@ -174,7 +189,7 @@ class TanyaService:
         state = self._initial_state(question, history, k, llm)
         spec = state["llm"]
         if not spec:
-            state = self.chain.invoke(state)
+            state = self._step_answer(self._step_retrieve(self._step_query(state)))
             answer: Answer = state["answer"]
             for piece in _pieces(answer.answer):
                 yield "delta", piece
