@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.phrases import framing
+from assistant.phrases import framing, is_refusal
 from assistant.service import TanyaService
 from assistant.settings import Settings
 from index.documents import Document
@@ -29,8 +29,11 @@ def test_hostile_passage_changes_nothing_but_what_can_be_quoted(e5, article, tan
     for question in ["What does Kyiv demand?", "Apa tuntutan Rusia?",
                      "What does Merz say about the talks?", "Who is Kir Giles?"]:
         a, b = clean.ask(question), dirty.ask(question)
-        # the answer is always framing + verbatim quotes with markers, nothing else
-        assert b.answer == _answer_shape(b.answer, [c.quote for c in b.citations], b.lang)
+        # the answer is always framing + verbatim quotes with markers, or a refusal
+        if b.refused:
+            assert b.citations == [] and is_refusal(b.answer)
+        else:
+            assert b.answer == _answer_shape(b.answer, [c.quote for c in b.citations], b.lang)
         assert "HACKED" not in b.answer.replace(HOSTILE, "")
         if not any(c.doc_id == "hostile" for c in b.citations):
             assert b.answer == a.answer
