@@ -32,6 +32,8 @@ MAX_FILE_BYTES = 10_000_000
 MAX_QUESTIONS = 10_000
 MAX_ERRORS_SHOWN = 20
 _SUFFIXES = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
+# A question record is flat; thousands of nested brackets only exhaust the parser's stack.
+_TOO_DEEP = "nested too deeply to be a question record"
 _KNOWN_FIELDS = frozenset(
     ["id", "question", "lang", "answerable", "evidence", "answer_facts", "tags", "history"])
 
@@ -152,6 +154,8 @@ def _jsonl_records(text: str, label: str) -> list[tuple[int, Any]]:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             errors.append(f"{label}:{number}: not valid JSON ({exc.msg}, column {exc.colno})")
+        except RecursionError:
+            errors.append(f"{label}:{number}: {_TOO_DEEP}")
     _raise_if(errors)
     return records
 
@@ -180,6 +184,8 @@ def _yaml_records(text: str, label: str) -> list[tuple[int, Any]]:
         raise QuestionSetError(f"{where}: {problem}") from None
     except yaml.YAMLError as exc:
         raise QuestionSetError(f"{label}: invalid YAML ({exc})") from None
+    except RecursionError:
+        raise QuestionSetError(f"{label}:{loader.line + 1}: {_TOO_DEEP}") from None
     finally:
         loader.dispose()
 
