@@ -100,6 +100,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing"):
+            # FastAPI's answer when json.loads itself fails (e.g. nesting too deep).
+            return error_response(422, "invalid_request",
+                                  "the request body is not valid JSON (or nested too deeply)")
         return error_response(exc.status_code, _snake(str(exc.detail)), str(exc.detail),
                               dict(exc.headers or {}))
 
@@ -227,6 +231,7 @@ def make_api(service: TanyaService, settings: Settings | None = None) -> FastAPI
                        allow_headers=["Authorization", "Content-Type"], max_age=600)
     _install_error_handlers(app)
     guard = _Guard(settings)
+    app.state.rate_limiter = guard.limiter  # the chat window shares it (server.py)
     gate = ConcurrencyGate(settings.max_concurrent_requests)
 
     @app.get("/healthz", tags=["probes"])

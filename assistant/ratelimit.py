@@ -1,6 +1,7 @@
-"""Request limits for the HTTP edge: per-client rate, concurrent work, body size.
+"""Request limits for the HTTP edge: per-client rate, concurrent work, body size, and
+the Gradio routes the chat window may use.
 
-All three refuse early instead of queueing: a 2-core box answering CPU-bound questions
+The limits refuse early instead of queueing: a 2-core box answering CPU-bound questions
 is better served by a quick 429/503/413 than by a growing pile of waiting requests.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import threading
 import time
 from collections.abc import Callable
@@ -139,14 +141,9 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": {
-            "message": f"the request body is larger than {self.max_bytes} bytes",
-            "type": "payload_too_large"}}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await _send_error(send, 413, "payload_too_large",
+                          f"the request body is larger than {self.max_bytes} bytes",
+                          [(b"connection", b"close")])
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -157,3 +154,64 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+# Gradio routes the chat window never uses: uploads (a free file host on our origin),
+# file serving, media streams, recordings, the vibe editor, dev reload (a stream that
+# never ends), proxying, custom components, MCP and monitoring.
+_UNUSED_ROUTES = (
+    "/gradio_api/upload", "/gradio_api/file", "/gradio_api/stream/",
+    "/gradio_api/process_recording", "/gradio_api/vibe", "/gradio_api/undo-vibe",
+    "/gradio_api/dev/", "/gradio_api/proxy=", "/gradio_api/custom_component/",
+    "/gradio_api/mcp", "/monitoring", "/file=", "/mcp",
+)
+# Routes that start an answer: they share the API's per-client quota.
+_WORK_ROUTES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/",
+                "/gradio_api/api/")
+
+
+class ChatWindowGuard:
+    """ASGI middleware for the Gradio window: 404 for routes it does not use, 429 when
+    a client is over the quota it shares with the API."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        paths = route_paths(scope)
+        if any(p.startswith(_UNUSED_ROUTES) for p in paths):
+            await _send_error(send, 404, "not_found", "Not Found")
+            return
+        if scope["method"] == "POST" and any(p.startswith(_WORK_ROUTES) for p in paths):
+            client = scope.get("client")
+            wait = self.limiter.acquire(client[0] if client else "unknown")
+            if wait:
+                await _send_error(send, 429, "rate_limited",
+                                  "too many requests; slow down and retry",
+                                  [(b"retry-after", retry_after(wait).encode())])
+                return
+        await self.app(scope, receive, send)
+
+
+def route_paths(scope: Scope) -> tuple[str, str]:
+    """The request path below the root path, as sent (slashes collapsed) and resolved
+    (``.`` and ``..`` applied): a prefix check on both lets no spelling slip past."""
+    path = str(scope.get("path", "/"))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root):]
+    collapsed = "/" + "/".join(part for part in path.split("/") if part)
+    return collapsed, posixpath.normpath(collapsed)
+
+
+async def _send_error(send: Send, status: int, kind: str, message: str,
+                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": {"message": message, "type": kind}}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})

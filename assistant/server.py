@@ -11,9 +11,11 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from assistant.api import error_response, make_api
 from assistant.errors import ConfigError
+from assistant.ratelimit import ChatWindowGuard
 from assistant.service import TanyaService
 from assistant.settings import Settings
 
@@ -32,10 +34,16 @@ def create_app(settings: Settings | None = None, service: TanyaService | None = 
     settings = settings or Settings.from_env()
     service = service or TanyaService(settings)
     app = make_api(service, settings)
-    return gr.mount_gradio_app(
+    # show_error=False: only gr.Error messages (written for users) reach the browser;
+    # any other exception's text could carry a path or a host.
+    app = gr.mount_gradio_app(
         app, make_ui(service), path="/", root_path=settings.root_path or None,
         footer_links=["api"], run_history=False, ssr_mode=False, pwa=False,
-        mcp_server=False, enable_monitoring=False, show_error=True, css=CSS)
+        mcp_server=False, enable_monitoring=False, show_error=False, css=CSS)
+    # Innermost, after the body limit and security headers: one quota per client for
+    # the API and the window, and Gradio routes the window does not use are closed.
+    app.user_middleware.append(Middleware(ChatWindowGuard, limiter=app.state.rate_limiter))
+    return app
 
 
 def create_api_app() -> FastAPI:

@@ -33,6 +33,7 @@ EXAMPLES = [
 ]
 REFUSAL_TITLE = "Not answered by the article"
 REFUSAL_MARK = "⚠"
+UNEXPECTED = "the assistant failed unexpectedly; the details are logged"
 _EMPTY_SOURCES = (
     '<div class="tanya-sources-empty">Sources appear here: each <b>[n]</b> in an answer is '
     "shown with its sentence highlighted inside its paragraph.</div>")
@@ -151,10 +152,8 @@ def respond(service: TanyaService, question: str, turns: Turns, shown: Shown
                 yield pending, gr.skip(), turns, shown, ""
             else:
                 answer = value
-    except TanyaError as exc:
-        status, _, message = describe_error(exc)
-        if status >= 500:
-            log.warning("chat window: %s", exc)
+    except Exception as exc:
+        message = _public_message(exc)
         # Put the question back so it can be edited, then say what went wrong.
         yield shown, _EMPTY_SOURCES, turns, shown, question
         raise gr.Error(message) from None
@@ -163,6 +162,17 @@ def respond(service: TanyaService, question: str, turns: Turns, shown: Shown
     turns = [*turns, {"role": "user", "content": answer.question},
              {"role": "assistant", "content": answer.answer}]
     yield pending, render_sources(answer), turns, pending, ""
+
+
+def _public_message(exc: Exception) -> str:
+    """What the window may say about ``exc``; the log gets the details."""
+    if not isinstance(exc, TanyaError):
+        log.exception("chat window: unexpected error")
+        return UNEXPECTED
+    status, _, message = describe_error(exc)
+    if status >= 500:
+        log.warning("chat window: %s", exc)
+    return message
 
 
 def new_chat() -> ChatOutputs:
@@ -193,8 +203,8 @@ def make_ui(service: TanyaService) -> gr.Blocks:
             raise gr.Error("missing or wrong API key; send 'Authorization: Bearer <key>'")
         try:
             return service.ask(question, history or []).to_dict()
-        except TanyaError as exc:
-            raise gr.Error(describe_error(exc)[2]) from None
+        except Exception as exc:
+            raise gr.Error(_public_message(exc)) from None
 
     with gr.Blocks(title="Tanya", analytics_enabled=False) as demo:
         gr.HTML(f"<h1 style='margin:0'>Tanya</h1><p style='margin:0.25rem 0 0'>Ask about "
