@@ -6,6 +6,7 @@ import argparse
 import os
 
 from assistant.commands.common import add_store_options, say, settings_from
+from assistant.errors import StoreUnavailableError
 from assistant.service import TanyaService
 
 
@@ -29,7 +30,14 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, root_path=args.root_path)
     check_workers(settings, args.workers)  # before building anything
     service = TanyaService(settings)
-    service.ensure_index(notify=say)
+    try:
+        service.ensure_index(notify=say)
+        # An index built with another embedder would fail every request: refuse now.
+        service.manifest()
+    except StoreUnavailableError as exc:
+        # A store that is down now may be back in a minute: serve, and let /readyz and
+        # each request say 503 until it is (the service reconnects by itself).
+        say(f"warning: {exc}; serving anyway (/readyz answers 503 until the store is back)")
     what = "chat window and API"
     if args.workers > 1:
         # Workers are fresh processes that read TANYA_*: hand them the flags too.
