@@ -80,11 +80,12 @@ class TanyaService:
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._chain: Runnable[dict[str, Any], dict[str, Any]] | None = None
+        self._chain: Runnable[dict[str, Any], Answer] | None = None
 
     @property
-    def chain(self) -> Runnable[dict[str, Any], dict[str, Any]]:
-        """The answering steps as a LangChain runnable, to compose with other runnables.
+    def chain(self) -> Runnable[dict[str, Any], Answer]:
+        """The answering steps as a LangChain runnable: ``{"question", "history"?, "k"?}``
+        in, ``Answer`` out, to compose with other runnables.
 
         ``ask`` runs the same steps directly: importing ``langchain_core.runnables`` pulls
         in langsmith (0.6-0.8 s of a one-shot ``tanya ask``), and ``invoke`` adds about
@@ -93,10 +94,17 @@ class TanyaService:
         if self._chain is None:
             from langchain_core.runnables import RunnableLambda
 
-            self._chain = (RunnableLambda(self._step_query)
+            start: Runnable[dict[str, Any], dict[str, Any]] = RunnableLambda(self._from_request)
+            self._chain = (start
+                           | RunnableLambda(self._step_query)
                            | RunnableLambda(self._step_retrieve)
-                           | RunnableLambda(self._step_answer))
+                           | RunnableLambda(self._step_answer)
+                           | RunnableLambda(_answer_of))
         return self._chain
+
+    def _from_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._initial_state(request["question"], request.get("history", ()),
+                                   request.get("k"), None)
 
     # -- index --------------------------------------------------------------------------
     @property
@@ -337,6 +345,11 @@ class TanyaService:
             "chunker": manifest.chunker,
             "built_at": manifest.built_at,
         }
+
+
+def _answer_of(state: dict[str, Any]) -> Answer:
+    answer: Answer = state["answer"]
+    return answer
 
 
 def _to_passage(rank: int, p: StoredPassage) -> Passage:

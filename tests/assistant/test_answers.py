@@ -106,3 +106,13 @@ def test_follow_up_is_retrieved_in_the_context_of_the_conversation(e5_service):
                              {"role": "assistant", "content": first.answer}])
     assert "Kir Giles" in follow.standalone_query
     assert any("The National" in p.text for p in follow.passages[:3])
+
+
+def test_the_langchain_runnable_gives_the_same_answer_as_ask(e5_service):
+    history = [{"role": "user", "content": "What does Kyiv demand?"}]
+    via_chain = e5_service.chain.invoke(
+        {"question": "And what does Moscow want?", "history": history, "k": 4})
+    direct = e5_service.ask("And what does Moscow want?", history, k=4)
+    assert via_chain.answer == direct.answer
+    assert [c.to_dict() for c in via_chain.citations] == [c.to_dict() for c in direct.citations]
+    assert len(via_chain.passages) == 4
