@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 import numpy as np
 
 from index.chunking import Chunk, Sentence
@@ -22,6 +23,8 @@ from index.manifest import Manifest
 
 _MANIFESTS = "tanya-manifests"
 _BATCH = 1000
+# Chroma server requests: connecting fails fast; a reply may take as long as a big upsert.
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
 
 @dataclass(frozen=True)
@@ -54,18 +57,22 @@ def open_client(home: Path, chroma_url: str | None = None) -> Any:
         url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
         if not url.hostname:
             raise StoreUnavailableError(f"TANYA_CHROMA_URL {chroma_url!r} has no host")
+        port = url.port or (443 if url.scheme == "https" else 8000)
         try:
-            return chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=settings,
-            )
+            # Chroma's client waits forever: probe with a deadline first, then give its
+            # session one, so a hung server cannot hold requests (or the service) forever.
+            httpx.get(f"{url.scheme}://{url.hostname}:{port}/api/v2/heartbeat",
+                      timeout=HTTP_TIMEOUT.connect)
+            client: Any = chromadb.HttpClient(host=url.hostname, port=port,
+                                              ssl=url.scheme == "https", settings=settings)
         except Exception as exc:  # chromadb raises several types for "cannot connect"
             raise StoreUnavailableError(
                 f"cannot reach the Chroma server at {chroma_url}: {exc}. "
                 "Start it (`chroma run --path DIR`) or unset TANYA_CHROMA_URL."
             ) from exc
+        with contextlib.suppress(AttributeError):  # chromadb internals; best effort
+            client._server._session.timeout = HTTP_TIMEOUT
+        return client
     path = home / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
