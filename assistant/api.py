@@ -67,7 +67,9 @@ class ApiError(Exception):
 
 def describe_error(exc: TanyaError) -> tuple[int, str, str]:
     """``(status, type, message)`` safe to show anyone: no paths, hosts or tracebacks."""
-    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).lower()
+    # BadQuestionError -> bad_question, LLMError -> llm (acronyms stay one word)
+    kind = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                  type(exc).__name__.removesuffix("Error")).lower()
     if exc.status < 500 or isinstance(exc, IndexNotBuiltError):
         return exc.status, kind, str(exc)
     for cls, message in _PUBLIC_5XX.items():
