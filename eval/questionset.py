@@ -8,7 +8,7 @@ A record (see DESIGN.md)::
 
 ``tags`` and ``history`` are optional; ``evidence`` and ``answer_facts`` may be left out
 of unanswerable questions. YAML is read with PyYAML's safe loader only, so tags such as
-``!!python/object/apply`` are rejected and never run.
+``!!python/object/apply`` are rejected and never run; aliases are refused too.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def _jsonl_records(text: str, label: str) -> list[tuple[int, Any]]:
 
 
 def _yaml_records(text: str, label: str) -> list[tuple[int, Any]]:
-    loader = yaml.SafeLoader(text)
+    loader = _PlainLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -188,6 +188,18 @@ def _yaml_records(text: str, label: str) -> list[tuple[int, Any]]:
         raise QuestionSetError(f"{label}:{loader.line + 1}: {_TOO_DEEP}") from None
     finally:
         loader.dispose()
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """The safe loader without aliases: a question set needs none, an alias expands into
+    'billion laughs', and an aliased record would report its anchor's line."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a question set",
+                self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 # -- validation -----------------------------------------------------------------------------
