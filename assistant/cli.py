@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from assistant.commands import ask, index, serve
+from assistant.commands import ask, check, index, serve
 from assistant.errors import TanyaError
 from assistant.logs import setup_logging
 from eval import commands as eval_commands
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_parser(sub)
     ask.add_parsers(sub)
     serve.add_parser(sub)
+    check.add_parser(sub)
     eval_commands.add_parser(sub)
     bench_command.add_parser(sub)
     return parser

