@@ -47,8 +47,11 @@ class PassageRetriever:
         n = max(k, _CANDIDATES)
         dense = self.store.query(self.generation, vector, n)
         known = {p.chunk_id for p in dense}
-        extra = [c for c in self.store.query_sentences(self.generation, vector, n)
-                 if c not in known]
+        # Fewer than n back means the store holds no other chunk, so the sentence
+        # collection cannot add a candidate: skip its query (small indexes, 1-4 ms).
+        found_by_sentence = (self.store.query_sentences(self.generation, vector, n)
+                             if len(dense) >= n else [])
+        extra = [c for c in found_by_sentence if c not in known]
         candidates = dense + self.store.get_passages(self.generation, extra)
         sentence_vectors = self.store.sentence_vectors(self.generation, candidates)
         ranked = self._rerank(candidates, sentence_vectors, vector)
