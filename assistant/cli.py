@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TanyaError as exc:
         print(f"tanya: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `tanya ... | head` closed the pipe: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("tanya: interrupted", file=sys.stderr)
         return 130
