@@ -19,7 +19,7 @@ class BenchConfig:
     http_max_requests: int = 600
     scale_sizes: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000)
     scale_queries: int = 200
-    growth_copies: tuple[int, ...] = (1, 4, 16)
+    growth_copies: tuple[int, ...] = (1, 4, 12)
     baseline_cold_repeats: int = 3
     quality_questions: int | None = None  # score retrieval on the first N (None: all)
 
