@@ -1,0 +1,169 @@
+"""`tanya check`: each problem it can find, the one line that names it with the command to
+run, the exit code, and --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant import diagnostics
+from assistant.cli import main
+from assistant.service import TanyaService
+from index.embedders import HashEmbedder
+from index.manifest import DocumentRecord
+from tests.reliability.processes import tanya
+from tests.support.servers import free_port
+
+DOC = "jaminan-keamanan-ukraina"
+
+
+@pytest.fixture(autouse=True)
+def _hash_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    code = main(["check", "--json", *args])
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is (code == 0)
+    return code, {c["name"]: c for c in report["checks"]}
+
+
+def problems(report: dict[str, Any], name: str) -> list[str]:
+    return [f"{p['message']}; fix: {p['fix']}" for p in report[name]["problems"]]
+
+
+def test_a_healthy_installation_passes(hash_service: TanyaService,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out[:4]] == [
+        ["ok", "installation"], ["ok", "embedder"], ["ok", "store"], ["ok", "index"]]
+    assert "chromadb" in out[0] and "gradio" in out[0]
+    assert "hash:64: 64-dim vectors" in out[1]
+    assert out[-1] == "all checks passed"
+    code, report = check(capsys)
+    assert code == 0 and all(c["ok"] for c in report.values())
+
+
+def test_an_unbuilt_index_says_to_build_it(capsys: pytest.CaptureFixture[str],
+                                           tanya_home: Path) -> None:
+    code, report = check(capsys)
+    assert code == 1 and report["store"]["ok"] and "not created yet" in report["store"]["detail"]
+    assert problems(report, "index") == [
+        "index 'default' is not built; fix: tanya index build --embedder hash:64"]
+    assert not (tanya_home / "chroma").exists(), "checking created nothing"
+
+
+def test_another_embedder_says_how_to_rebuild(hash_service: TanyaService,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = check(capsys, "--embedder", "hash:32")
+    assert code == 1
+    [problem] = problems(report, "index")
+    assert "was built with hash:64" in problem
+    assert problem.endswith("fix: tanya index build --rebuild --embedder hash:32")
+
+
+def test_counts_that_disagree_with_the_manifest_are_named(
+        hash_service: TanyaService, capsys: pytest.CaptureFixture[str]) -> None:
+    store, manifest = hash_service.store, hash_service.manifest()
+    chunks, sentences = (store.client.get_collection(n, embedding_function=None)
+                         for n in store.collection_names(manifest.generation))
+    first = store.chunk_ids(manifest.generation, DOC)[0]
+    chunks.delete(ids=[first])
+    sentences.delete(ids=[f"{first}:s000"])
+    manifest.documents["ghost"] = DocumentRecord("x", "Ghost", "en", "ghost.txt", 3)
+    store.write_manifest(manifest)
+    sentences.upsert(ids=["stray"], embeddings=np.zeros((1, 64)) + 0.1, documents=["x"])
+    code, report = check(capsys)
+    assert code == 1
+    found = problems(report, "index")
+    rebuild = "fix: tanya index build --rebuild --embedder hash:64"
+    chunk_count = manifest.documents[DOC].chunks
+    assert (f"document '{DOC}': the manifest lists {chunk_count} chunks, the store holds "
+            f"{chunk_count - 1}; {rebuild}") in found
+    assert f"document 'ghost': the manifest lists 3 chunks, the store holds 0; {rebuild}" in found
+    assert any(p.startswith("the chunks list ") and "sentence vectors" in p for p in found)
+
+
+def test_an_unfinished_update_is_named(hash_service: TanyaService,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = hash_service.manifest()
+    manifest.documents[DOC].content_hash = "pending"
+    hash_service.store.write_manifest(manifest)
+    code, report = check(capsys)
+    assert code == 1 and f"document '{DOC}': its last update did not finish" in \
+        problems(report, "index")[0]
+
+
+def test_an_unreachable_server_skips_the_index(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("TANYA_CHROMA_URL", url)
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "store")
+    assert problem.startswith(f"the Chroma server at {url} does not answer")
+    assert problem.endswith("fix: start it (`chroma run --path DIR --port PORT`) or unset "
+                            "TANYA_CHROMA_URL")
+    assert report["index"]["skipped"] and not report["index"]["ok"]
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    assert any(line.startswith("skip  index") for line in capsys.readouterr().out.splitlines())
+
+
+def test_an_unwritable_store_is_named(tanya_home: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    tanya_home.mkdir(parents=True)
+    (tanya_home / "chroma").write_text("not a directory")  # fails for root as well
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "store")
+    assert "is not writable" in problem and "set TANYA_HOME" in problem
+
+
+def test_broken_embedders_and_packages_are_named(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = check(capsys, "--embedder", "hash:4")
+    assert code == 1 and "hash:4 does not load or embed" in problems(report, "embedder")[0]
+
+    class Shrunk(HashEmbedder):
+        def embed_question(self, text: str) -> np.ndarray:
+            return super().embed_question(text)[:10]
+
+    monkeypatch.setattr(diagnostics, "make_embedder", lambda spec: Shrunk(64))
+    monkeypatch.setitem(diagnostics.REQUIRED, "no-such-dist", "no_such_module")
+    monkeypatch.setattr(diagnostics, "_declared_requirements",
+                        lambda: {"numpy": _specifier("<1")})
+    code, report = check(capsys)
+    assert code == 1
+    assert "declares 64 dimensions but gave vectors of shape (10,)" in \
+        problems(report, "embedder")[0]
+    found = problems(report, "installation")
+    assert "no-such-dist cannot be imported (PackageNotFoundError); fix: pip install -e . " \
+           "(or `make setup`) to install no-such-dist" in found
+    assert any(p.startswith("numpy ") and p.endswith("fix: pip install 'numpy<1'")
+               for p in found)
+
+
+def _specifier(text: str) -> Any:
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(text)
+
+
+@pytest.mark.integration
+def test_a_fresh_install_with_the_default_embedder(tmp_path: Path) -> None:
+    result = tanya(tmp_path / "fresh", "check", "--json", timeout=120)
+    assert result.returncode == 1, result.stderr
+    report = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert report["installation"]["ok"] and report["embedder"]["ok"]
+    assert report["embedder"]["detail"].startswith("e5-small-q4: 384-dim vectors")
+    assert report["store"]["ok"]
+    assert report["index"]["problems"] == [
+        {"message": "index 'default' is not built", "fix": "tanya index build"}]
