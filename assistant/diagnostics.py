@@ -153,7 +153,7 @@ def check_store(settings: Settings) -> tuple[ChromaIndex | None, Check]:
             store.heartbeat()
         except Exception as exc:
             check.fail(f"the Chroma server at {settings.chroma_url} does not answer "
-                       f"({_short(exc)})",
+                       f"({_short(exc.__cause__ or exc)})",
                        "start it (`chroma run --path DIR --port PORT`) or unset "
                        "TANYA_CHROMA_URL")
             return None, check
@@ -208,7 +208,8 @@ def check_index(settings: Settings, store: ChromaIndex,
         if generations:  # a first build that never finished
             return check.fail("no finished build, only an unfinished one", build)
         return check.fail(f"index {settings.index!r} is not built", build)
-    check.detail = (f"index {settings.index!r}: {len(manifest.documents)} documents, "
+    docs = len(manifest.documents)
+    check.detail = (f"index {settings.index!r}: {docs} document{'s' * (docs != 1)}, "
                     f"{manifest.chunk_count} chunks, {manifest.embedder}, built "
                     f"{manifest.built_at or 'never'}")
     if embedder is not None:
