@@ -28,6 +28,9 @@ FAILURES = {
                                    "(/srv/tanya/secret)"),
     "llm": LLMError("LLM server at http://10.20.30.40:11434 rejected key sk-live-0123456789"),
 }
+PUBLIC = {"unexpected": "the assistant failed unexpectedly; the details are logged",
+          "store": "the document store is unreachable; try again shortly",
+          "llm": "the language model backend failed or timed out; try again"}
 CHAT = {"messages": [{"role": "user", "content": "What does Kyiv demand?"}]}
 
 
@@ -70,9 +73,10 @@ def test_no_response_carries_details_and_the_log_does(
         assert response.status_code >= 500
         assert set(response.json()["error"]) == {"message", "type"}
         _assert_clean(response.text)
-    event = app_client.post("/gradio_api/call/ask", json={"data": ["Kyiv?"]}).json()
+    event = app_client.post("/gradio_api/call/ask", json={"data": ["Kyiv?", []]}).json()
     window = app_client.get(f"/gradio_api/call/ask/{event['event_id']}").text
     assert "event: error" in window
+    assert PUBLIC[failure] in window, window
     _assert_clean(window)
     assert "10.20.30.40" in caplog.text or "sk-live" in caplog.text or "/srv/tanya" in caplog.text
 
@@ -97,6 +101,7 @@ def test_the_chat_window_says_what_happened_without_details(
     steps = respond(hash_service, "What does Kyiv demand?", [], [])
     with pytest.raises(gr.Error) as raised:
         list(steps)
+    assert raised.value.message == PUBLIC[failure]
     _assert_clean(str(raised.value))
     assert "/srv/tanya/secret" in caplog.text or "10.20.30.40" in caplog.text
     if failure == "unexpected":

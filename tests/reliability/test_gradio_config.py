@@ -87,7 +87,7 @@ def test_no_share_link_no_flagging_and_a_bounded_queue(hash_service: TanyaServic
             "elem_id") == "tanya-chat")
         assert not chatbot["props"].get("feedback_options"), "no like/flag buttons"
         assert config.get("share_url") is None and config["show_error"] is False
-        client.post("/gradio_api/call/ask", json={"data": ["What does Kyiv demand?"]})
+        client.post("/gradio_api/call/ask", json={"data": ["What does Kyiv demand?", []]})
         paths = [getattr(r, "path", "") for r in client.app.routes]  # type: ignore[attr-defined]
     assert not [p for p in paths if "flag" in p]
     assert not list(tmp_path.rglob("*flag*")), "nothing flagged to disk"

@@ -30,7 +30,7 @@ def test_a_client_over_quota_gets_429_while_others_are_served(
         # the same quota covers the chat window's routes and the OpenAI route
         chat = greedy.post("/v1/chat/completions",
                            json={"messages": [{"role": "user", "content": "Kyiv?"}]})
-        window = greedy.post("/gradio_api/call/ask", json={"data": ["Kyiv?"]})
+        window = greedy.post("/gradio_api/call/ask", json={"data": ["Kyiv?", []]})
         join = greedy.post("/gradio_api/queue/join", json={"data": ["Kyiv?"], "fn_index": 0,
                                                              "session_hash": "abc"})
         for response in (chat, window, join):
@@ -40,4 +40,6 @@ def test_a_client_over_quota_gets_429_while_others_are_served(
         assert greedy.get("/").status_code == 200, "the page itself still loads"
 
         assert polite.post("/api/ask", json=QUESTION).status_code == 200
-        assert polite.post("/gradio_api/call/ask", json={"data": ["Kyiv?"]}).status_code == 200
+        event = polite.post("/gradio_api/call/ask", json={"data": ["Kyiv?", []]}).json()
+        result = polite.get(f"/gradio_api/call/ask/{event['event_id']}").text
+        assert "event: complete" in result and '"citations"' in result
