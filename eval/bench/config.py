@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """Counts and bounds for one run. The default takes about 8 minutes on 2 cores."""
+    """Counts and bounds for one run. The default takes about 9 minutes on 2 cores."""
 
     quick: bool = False
     cold_repeats: int = 5
@@ -19,7 +19,7 @@ class BenchConfig:
     http_max_requests: int = 600
     scale_sizes: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000)
     scale_queries: int = 200
-    growth_copies: tuple[int, ...] = (1, 4, 12)
+    growth_copies: tuple[int, ...] = (1, 3, 8)
     baseline_cold_repeats: int = 3
     quality_questions: int | None = None  # score retrieval on the first N (None: all)
 

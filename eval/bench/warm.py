@@ -11,7 +11,7 @@ from assistant.service import TanyaService
 from eval.bench.stats import median_of_repeats
 from eval.questionset import Question
 
-_WARM_UP_CALLS = 5
+_WARM_UP_CALLS = 20
 
 
 def run_warm(service: TanyaService, questions: Sequence[Question], calls: int,
