@@ -3,6 +3,7 @@
 from index.errors import (
     CorpusError,
     EmbedderMismatchError,
+    GenerationGoneError,
     IndexBusyError,
     IndexNotBuiltError,
     StoreUnavailableError,
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "EmbedderMismatchError",
+    "GenerationGoneError",
     "IndexBusyError",
     "IndexNotBuiltError",
     "LLMError",

@@ -20,7 +20,7 @@ import numpy as np
 from assistant.calibration import refusal_threshold
 from assistant.citations import verify_markers
 from assistant.conversation import standalone_query
-from assistant.errors import BadQuestionError, IndexNotBuiltError
+from assistant.errors import BadQuestionError, GenerationGoneError, IndexNotBuiltError
 from assistant.extractive import (
     ExtractiveConfig,
     ScoredSentence,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 StreamEvent = tuple[str, Any]  # ("delta", str) ... then ("answer", Answer)
 _VOCABULARY_MAX_CHUNKS = 50_000
+_MANIFEST_RECHECK_SECONDS = 2.0
 _QUERY_CACHE = 512
 
 
@@ -78,6 +79,7 @@ class TanyaService:
         self._client = client
         self._store: ChromaIndex | None = None
         self._loaded: _Loaded | None = None
+        self._recheck_at = 0.0
         self._lock = threading.RLock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._chain: Runnable[dict[str, Any], Answer] | None = None
@@ -121,6 +123,14 @@ class TanyaService:
 
     def _load(self) -> _Loaded:
         with self._lock:
+            if self._loaded is not None and time.monotonic() >= self._recheck_at:
+                # Another process (a rebuild, an update) may have switched the index:
+                # one cheap manifest read every few seconds notices it.
+                self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
+                current = self.store.read_manifest()
+                if current is None or (current.generation, current.built_at) != (
+                        self._loaded.manifest.generation, self._loaded.manifest.built_at):
+                    self._loaded = None
             if self._loaded is None:
                 manifest = self.store.read_manifest()
                 if manifest is None:
@@ -140,6 +150,7 @@ class TanyaService:
                         retriever.lexical = BM25([p.text for p in passages])
                         retriever.lexical_ids = [p.chunk_id for p in passages]
                 self._loaded = _Loaded(manifest, retriever, vocabulary)
+                self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
             return self._loaded
 
     def reload(self) -> None:
@@ -283,7 +294,14 @@ class TanyaService:
 
     def _step_retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        retrieved = self._load().retriever.retrieve(state["vector"], state["query"], state["k"])
+        try:
+            retrieved = self._load().retriever.retrieve(
+                state["vector"], state["query"], state["k"])
+        except GenerationGoneError:
+            # Rebuilt by another process since our last manifest check: follow it once.
+            self.reload()
+            retrieved = self._load().retriever.retrieve(
+                state["vector"], state["query"], state["k"])
         state["found"] = retrieved.passages
         state["sentence_vectors"] = retrieved.sentence_vectors
         state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000

@@ -20,6 +20,10 @@ class IndexBusyError(TanyaError):
     status = 409
 
 
+class GenerationGoneError(IndexNotBuiltError):
+    """The collections being read were dropped: another process rebuilt the index."""
+
+
 class StoreUnavailableError(TanyaError):
     status = 503
 

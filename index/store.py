@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 
 from index.chunking import Chunk, Sentence
-from index.errors import StoreUnavailableError
+from index.errors import GenerationGoneError, StoreUnavailableError
 from index.manifest import Manifest
 
 _MANIFESTS = "tanya-manifests"
@@ -120,17 +120,24 @@ class ChromaIndex:
         base = f"tanya-{self.name}-{generation}"
         return f"{base}-chunks", f"{base}-sentences"
 
-    def _collections(self, generation: str) -> tuple[Any, Any]:
+    def _collections(self, generation: str, create: bool = False) -> tuple[Any, Any]:
+        """The generation's two collections. Only writers create them: a reader must not
+        bring back, empty, a generation another process has just dropped."""
         handles = self._handles.get(generation)
         if handles is None:
             chunks, sentences = self.collection_names(generation)
-            config = {"hnsw": {"space": "cosine"}}
-            handles = self._handles[generation] = (
-                self.client.get_or_create_collection(
-                    chunks, embedding_function=None, configuration=config),
-                self.client.get_or_create_collection(
-                    sentences, embedding_function=None, configuration=config),
-            )
+            if create:
+                config = {"hnsw": {"space": "cosine"}}
+                handles = (
+                    self.client.get_or_create_collection(
+                        chunks, embedding_function=None, configuration=config),
+                    self.client.get_or_create_collection(
+                        sentences, embedding_function=None, configuration=config),
+                )
+            else:
+                handles = (self.client.get_collection(chunks, embedding_function=None),
+                           self.client.get_collection(sentences, embedding_function=None))
+            self._handles[generation] = handles
         return handles
 
     def generations(self) -> list[str]:
@@ -157,7 +164,7 @@ class ChromaIndex:
     ) -> None:
         """Store chunks and their sentences; ``sentence_vectors`` rows follow the chunks'
         sentences in order."""
-        chunk_col, sentence_col = self._collections(generation)
+        chunk_col, sentence_col = self._collections(generation, create=True)
         for part in _batches(len(chunks)):
             batch = chunks[part]
             chunk_col.upsert(
@@ -178,7 +185,7 @@ class ChromaIndex:
             )
 
     def delete_document(self, generation: str, doc_id: str) -> None:
-        for collection in self._collections(generation):
+        for collection in self._collections(generation, create=True):
             collection.delete(where={"doc_id": doc_id})
 
     # -- reads ------------------------------------------------------------------------
@@ -254,8 +261,8 @@ class ChromaIndex:
     def _guard(self, call: Any, generation: str | None = None) -> Any:
         """Run ``call``, turning connection failures into StoreUnavailableError.
 
-        With ``generation``, a cached handle whose collection is gone (another process
-        dropped it) is forgotten and ``call`` runs once more on a fresh one.
+        With ``generation``, a collection that is gone (another process rebuilt the index
+        and dropped it) raises GenerationGoneError, so the caller re-reads the manifest.
         """
         try:
             return call()
@@ -264,10 +271,11 @@ class ChromaIndex:
         except Exception as exc:
             if _is_connection_error(exc):
                 raise StoreUnavailableError(f"the Chroma store is unreachable: {exc}") from exc
-            if (generation is None or type(exc).__name__ != "NotFoundError"
-                    or self._handles.pop(generation, None) is None):
+            if generation is None or type(exc).__name__ != "NotFoundError":
                 raise
-        return self._guard(call)
+            self._handles.pop(generation, None)
+            raise GenerationGoneError(
+                f"index {self.name!r} was rebuilt while in use; reload it") from exc
 
 
 def _is_connection_error(exc: BaseException) -> bool:

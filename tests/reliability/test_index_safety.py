@@ -145,8 +145,6 @@ def test_reopened_by_fresh_processes_after_repeated_builds(tanya_home: Path,
     assert [d["doc_id"] for d in shown["documents"]] == sorted(d.doc_id for d in docs)
 
 
-@pytest.mark.xfail(strict=True, reason="known: a serving process keeps its cached manifest; "
-                   "an external rebuild drops the generation it reads (see report, issue 7)")
 def test_a_rebuild_by_another_process_is_picked_up_while_serving(tanya_home: Path) -> None:
     serving = _service(tanya_home)
     serving.build()
