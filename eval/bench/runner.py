@@ -41,28 +41,34 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": {"quick": config.quick}, "machine": machine(),
         "question_set": {"name": "ukraina", "n": len(questions)}}
+    loads: dict[str, float] = {}
+
+    def section(name: str, message: str) -> None:
+        loads[name] = load_average()[0]  # other work on the machine skews that section
+        say(f"bench: {message}...")
+
     with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
         home = Path(tmp)
         service = TanyaService(Settings(home=home))
         results["embedder"] = service.embedder.spec
-        say("bench: building the default index (fresh, then unchanged)...")
+        section("build", "building the default index (fresh, then unchanged)")
         results["build"] = run_build(service)
-        say(f"bench: cold `tanya ask` x{config.cold_repeats}...")
+        section("cold_ask", f"cold `tanya ask` x{config.cold_repeats}")
         results["cold_ask"] = run_cold(home, config.cold_repeats)
-        say(f"bench: warm answers, {config.warm_calls} calls x{config.warm_repeats}...")
+        section("warm", f"warm answers, {config.warm_calls} calls x{config.warm_repeats}")
         results["warm"] = run_warm(service, questions, config.warm_calls, config.warm_repeats)
         results["tanya_quality"] = _quality(service, questions[: config.quality_questions])
-        say(f"bench: /api/ask alone and with {config.http_clients} clients...")
+        section("http", f"/api/ask alone and with {config.http_clients} clients")
         results["http"] = run_http(home, questions, config.http_alone, config.http_clients,
                                    config.http_seconds, config.http_max_requests)
-        say(f"bench: build growth, {config.growth_copies} article copies...")
+        section("growth", f"build growth, {config.growth_copies} article copies")
         results["build"]["growth"] = run_growth(service.embedder, config.growth_copies,
                                                results["build"])
-        say(f"bench: store queries at {', '.join(f'{n:,}' for n in config.scale_sizes)} "
-            "chunks...")
+        sizes = ", ".join(f"{n:,}" for n in config.scale_sizes)
+        section("scale", f"store queries at {sizes} chunks")
         results["scale"] = run_scale(chunk_document(article), config.scale_sizes,
                                      config.scale_queries)
-        say("bench: the LangChain tutorial baseline...")
+        section("baseline", "the LangChain tutorial baseline")
         results["baseline"] = run_baseline(article, questions, config.quality_questions,
                                            config.warm_calls,
                                            config.warm_repeats, config.baseline_cold_repeats)
@@ -70,7 +76,8 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
                          "cold_ask_peak_rss_mb": results["cold_ask"]["peak_rss_mb"]}
     results["ratios"] = ratios(results)
     results["targets"] = targets(results)
-    results["load_average"] = {"start": load_start, "end": load_average()}
+    results["load_average"] = {"start": load_start, "end": load_average(),
+                               "by_section_1min": loads}
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 

@@ -36,9 +36,11 @@ def run_scale(texts: Sequence[Chunk], sizes: Sequence[int], queries: int,
     points = []
     with tempfile.TemporaryDirectory(prefix="tanya-bench-scale-") as home:
         store = ChromaIndex(open_client(Path(home)), "bench-scale")
-        collection = store.client.get_or_create_collection(
-            store.collection_names(_GENERATION)[0], embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}})
+        # Both collections exist, as after a build (readers never create them); only the
+        # chunk collection is filled.
+        collection, _ = (store.client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+            for name in store.collection_names(_GENERATION))
         size = 0
         for target in sorted(sizes):
             started = time.perf_counter()
