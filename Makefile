@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test lint eval serve clean
+.PHONY: setup chat test lint eval bench serve clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test: setup
 eval: setup
 	$(BIN)/tanya eval run ukraina --out eval-runs/latest \
 		--fail-under hit@3=0.92 --fail-under mrr=0.85 --fail-over false_refusal_rate=0.05
+
+# Speed, memory and scale against the LangChain tutorial pipeline; writes docs/bench/.
+bench: setup
+	$(BIN)/tanya bench --out docs/bench
 
 lint: setup
 	$(BIN)/ruff check .
