@@ -19,6 +19,7 @@ from assistant.service import TanyaService
 from assistant.settings import Settings
 from index.documents import Document, bundled_documents
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
+from tests.support.fake_openai import FakeLLMServer
 from tests.support.servers import ChromaServer, chroma_binary, require
 
 
@@ -64,6 +65,14 @@ def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder) 
     service = TanyaService(Settings(home=home), embedder=e5)
     service.build()
     return service
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLMServer]:
+    """A fake OpenAI-compatible/Ollama server on 127.0.0.1 that records what it got."""
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

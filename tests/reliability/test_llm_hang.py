@@ -7,7 +7,6 @@ test_the_timeout_bounds_the_whole_answer) and the CLI's one-line report."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import gradio as gr
 import pytest
@@ -22,13 +21,6 @@ TIMEOUT = 1.0
 SLACK = 1.5  # retrieval, thread hops and a loaded 2-core machine
 MESSAGE = "the language model backend failed or timed out; try again"
 CHAT = {"messages": [{"role": "user", "content": "Apa tuntutan Kyiv?"}]}
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[FakeLLMServer]:
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
