@@ -10,8 +10,10 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,12 @@ from index.documents import Document, bundled_documents
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 from tests.support.fake_openai import FakeLLMServer
 from tests.support.servers import ChromaServer, chroma_binary, require
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Offline and quiet: no updates, sync or QUIC probes from the browser.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +81,24 @@ def fake_llm() -> Iterator[FakeLLMServer]:
     server = FakeLLMServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole session (e2e and reliability tests).
+
+    One instance only: Playwright's sync API cannot start a second one in the same thread.
+    """
+    require(os.path.exists(CHROMIUM), "Debian chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright Python package is not installed")
+        raise
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

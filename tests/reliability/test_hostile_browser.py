@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import browser  # noqa: F401  (the shared headless Chromium)
 from tests.reliability.hostile import MARKUP_QUESTION, PIXEL
 from tests.support.live_server import LiveServer
 
@@ -15,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 
 def test_quoted_markup_is_inert_and_nothing_remote_is_fetched(
-        browser: Any, hostile_server: LiveServer) -> None:  # noqa: F811
+        browser: Any, hostile_server: LiveServer) -> None:
     context = browser.new_context()
     page = context.new_page()
     dialogs: list[str] = []
