@@ -47,8 +47,8 @@ class BM25:
 
 
 def rrf_fuse(dense_ids: Sequence[str], lexical_ids: Sequence[str]) -> list[str]:
-    """Reciprocal-rank fusion; ids only in the lexical list are appended after fusion
-    candidates are ranked, so lexical hits can lift but never filter."""
+    """Reciprocal-rank fusion of two rankings into one (best first). Callers keep only
+    dense candidates, so lexical hits can lift a passage but never add or filter one."""
     scores: dict[str, float] = {}
     for ranking in (dense_ids, lexical_ids):
         for rank, cid in enumerate(ranking, start=1):

@@ -171,7 +171,7 @@ class ChromaIndex:
                 ids=[c.chunk_id for c in batch],
                 embeddings=chunk_vectors[part],
                 documents=[c.text for c in batch],
-                metadatas=[_chunk_metadata(c) for c in batch],
+                metadatas=[chunk_metadata(c) for c in batch],
             )
         sentence_rows = [(c, i, s) for c in chunks for i, s in enumerate(c.sentences)]
         for part in _batches(len(sentence_rows)):
@@ -291,7 +291,8 @@ def _sentence_id(chunk_id: str, index: int) -> str:
     return f"{chunk_id}:s{index:03d}"
 
 
-def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """How a chunk is stored in Chroma (read back by ``_passage``)."""
     return {
         "doc_id": chunk.doc_id, "title": chunk.title, "lang": chunk.lang,
         "section": chunk.section, "paragraph": chunk.paragraph, "ordinal": chunk.ordinal,

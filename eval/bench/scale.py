@@ -19,7 +19,7 @@ import numpy as np
 
 from eval.bench.stats import summarize
 from index.chunking import Chunk
-from index.store import ChromaIndex, open_client
+from index.store import ChromaIndex, chunk_metadata, open_client
 
 DIM = 384
 K = 20
@@ -73,9 +73,6 @@ def _insert(collection: Any, texts: Sequence[Chunk], offset: int, vectors: np.nd
     collection.upsert(
         ids=[f"bench:{n:07d}" for n, _ in rows], embeddings=vectors,
         documents=[c.text for _, c in rows],
-        metadatas=[{"doc_id": f"bench-{n // 100:05d}", "title": c.title, "lang": c.lang,
-                    "section": c.section, "paragraph": c.paragraph, "ordinal": n,
-                    "start": c.start, "end": c.end, "last_paragraph": c.last_paragraph,
-                    "sentence_spans": [x for s in c.sentences
-                                       for x in (s.start, s.end, s.paragraph)]}
+        # The real metadata layout, with ids and documents spread like a large corpus.
+        metadatas=[{**chunk_metadata(c), "doc_id": f"bench-{n // 100:05d}", "ordinal": n}
                    for n, c in rows])
