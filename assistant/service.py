@@ -207,21 +207,14 @@ class TanyaService:
         started = time.perf_counter()
         state = self._initial_state(question, history, k, llm)
         spec = state["llm"]
-        if not spec:
-            state = self._step_answer(self._step_retrieve(self._step_query(state)))
-            answer: Answer = state["answer"]
+        state = self._step_answer(self._step_retrieve(self._step_query(state)))
+        answer: Answer = state["answer"]
+        # With an LLM, the same refusal gate: no LLM call when nothing retrieved answers.
+        if spec and not answer.refused:
+            answer = yield from self._stream_llm(state, spec)
+        else:
             for piece in _pieces(answer.answer):
                 yield "delta", piece
-        else:
-            # The same refusal gate as the extractive answer: no LLM call when nothing
-            # retrieved answers the question.
-            state = self._step_answer(self._step_retrieve(self._step_query(state)))
-            answer = state["answer"]
-            if answer.refused:
-                for piece in _pieces(answer.answer):
-                    yield "delta", piece
-            else:
-                answer = yield from self._stream_llm(state, spec)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         yield "answer", answer
 
@@ -250,10 +243,8 @@ class TanyaService:
 
         started = time.perf_counter()
         answerer = make_llm_answerer(spec, self.settings)
-        found: list[StoredPassage] = state["found"]
-        passages = [_to_passage(rank, p) for rank, p in enumerate(found, start=1)]
-        scored = score_sentences(state["vector"], found, state["sentence_vectors"],
-                                 self.extractive)
+        passages: list[Passage] = state["answer"].passages
+        scored: list[ScoredSentence] = state["scored"]  # from _step_answer
         parts: list[str] = []
         for delta in answerer.stream(state["question"], state["lang"], state["history"],
                                      passages):
@@ -313,6 +304,7 @@ class TanyaService:
         passages = [_to_passage(rank, p) for rank, p in enumerate(found, start=1)]
         scored = score_sentences(state["vector"], found, state["sentence_vectors"],
                                  self.extractive)
+        state["scored"] = scored
         chosen = choose_sentences(scored, self.extractive)
         lang = state["lang"]
         answer = Answer(question=state["question"], answer="", refused=True, lang=lang,
