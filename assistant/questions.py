@@ -9,9 +9,11 @@ from typing import Any
 
 from assistant.errors import BadQuestionError
 from assistant.types import Turn
+from index.documents import INVISIBLE
 
-# Control characters (keep newline and tab) and invisible format characters.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+# Questions drop the same invisible and control characters as indexed documents (they
+# also reach LLM prompts); newlines and tabs become spaces with the rest of whitespace.
+_CONTROL = INVISIBLE
 MAX_HISTORY_TURNS = 6
 
 
@@ -19,7 +21,7 @@ def clean_question(raw: object, max_chars: int) -> str:
     """A usable question, or BadQuestionError saying what is wrong with it."""
     if not isinstance(raw, str):
         raise BadQuestionError("the question must be text")
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", raw))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise BadQuestionError("the question is empty; ask something about the article")
@@ -47,6 +49,6 @@ def clean_history(raw: Iterable[Any] | None, max_chars: int) -> list[Turn]:
         if role not in ("user", "assistant") or not isinstance(content, str):
             raise BadQuestionError(
                 f"history[{i}] needs role 'user' or 'assistant' and text content")
-        text = _CONTROL.sub(" ", content).strip()[: max_chars * 4]
+        text = _CONTROL.sub("", content).strip()[: max_chars * 4]
         turns.append(Turn(role, text))
     return turns[-MAX_HISTORY_TURNS:]

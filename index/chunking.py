@@ -73,16 +73,9 @@ class Chunk:
     sentences: tuple[Sentence, ...] = field(default_factory=tuple)
     last_paragraph: int = 0
 
-    @property
-    def paragraphs(self) -> tuple[int, ...]:
-        return tuple(range(self.paragraph, max(self.paragraph, self.last_paragraph) + 1))
-
     def embed_text(self, with_section: bool) -> str:
         """What the embedder sees: optionally the section heading as context."""
         return f"{self.section}\n{self.text}" if with_section and self.section else self.text
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -112,9 +112,6 @@ class ChromaIndex:
         self._guard(lambda: self._manifests().upsert(
             ids=[self.name], documents=[manifest.to_json()], embeddings=[[1.0]]))
 
-    def delete_manifest(self) -> None:
-        self._guard(lambda: self._manifests().delete(ids=[self.name]))
-
     # -- collections ------------------------------------------------------------------
     def collection_names(self, generation: str) -> tuple[str, str]:
         base = f"tanya-{self.name}-{generation}"
@@ -279,8 +276,6 @@ class ChromaIndex:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    import httpx
-
     text = str(exc).lower()
     return isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError) or (
         "connect" in text and ("refused" in text or "could not" in text)
