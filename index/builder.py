@@ -21,7 +21,8 @@ from index.manifest import DocumentRecord, Manifest
 from index.store import ChromaIndex, new_generation
 
 Progress = Callable[[int, int], None]
-_PENDING = "pending"
+#: The content hash of a document whose update started but did not finish.
+PENDING = "pending"
 
 
 @dataclass
@@ -52,12 +53,16 @@ def check_embedder(manifest: Manifest, embedder: TanyaEmbeddings) -> None:
         )
 
 
+def lock_path(home: Path, name: str) -> Path:
+    """The file ``build_lock`` holds while index ``name`` is being built."""
+    return home / "locks" / f"build-{name}.lock"
+
+
 @contextmanager
 def build_lock(home: Path, name: str) -> Iterator[None]:
     """One build per index at a time on this machine."""
-    lock_dir = home / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f"build-{name}.lock"
+    path = lock_path(home, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -145,7 +150,7 @@ class IndexBuilder:
         for doc, is_new, chunks in todo:
             # Mark the document pending first: if we die between delete and add, the
             # next build sees a hash mismatch and redoes it.
-            manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=_PENDING)
+            manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=PENDING)
             self.store.write_manifest(manifest)
             self.store.delete_document(generation, doc.doc_id)
             self._embed_and_store(generation, chunks, report, total)
