@@ -138,17 +138,17 @@ class TanyaService:
                         f"index {self.settings.index!r} is not built yet; "
                         "run `tanya index build`")
                 check_embedder(manifest, self.embedder)
-                retriever = PassageRetriever(self.store, manifest.generation,
-                                             self.sentence_weight)
-                vocabulary = None
+                vocabulary, lexical, lexical_ids = None, None, None
                 # The passage texts feed the unknown-name check and the optional lexical
                 # signal; past this size they would cost too much memory to hold.
                 if manifest.chunk_count <= _VOCABULARY_MAX_CHUNKS:
                     passages = self.store.all_passages(manifest.generation)
                     vocabulary = Vocabulary(p.text for p in passages)
                     if self.hybrid:
-                        retriever.lexical = BM25([p.text for p in passages])
-                        retriever.lexical_ids = [p.chunk_id for p in passages]
+                        lexical = BM25([p.text for p in passages])
+                        lexical_ids = [p.chunk_id for p in passages]
+                retriever = PassageRetriever(self.store, manifest.generation,
+                                             self.sentence_weight, lexical, lexical_ids)
                 self._loaded = _Loaded(manifest, retriever, vocabulary)
                 self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
             return self._loaded
