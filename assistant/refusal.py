@@ -2,13 +2,16 @@
 
 Embedding similarity alone separates answerable from unanswerable questions poorly when
 the unanswerable ones are on-topic ("What is China's position?" scores like a real
-question). Three signals decide, each measured with the evaluation set:
+question). Four signals decide, each measured with the evaluation sets:
 
 1. confidence: the best sentence score is below a calibrated threshold;
 2. unknown names: the question names someone or something (a capitalised word) that no
    indexed passage mentions, allowing for English exonyms of Indonesian names;
-3. missing answer type: "how many"/"berapa" questions whose chosen sentences hold no
-   number, "when"/"kapan" questions whose chosen sentences hold no time or condition.
+3. missing answer type: the best sentence of a "how many"/"berapa" question holds no
+   number, or its passage does not mention the names the question counts ("how many
+   *German* soldiers"); "when"/"kapan" questions whose chosen sentences hold no time or
+   condition; "in which city"/"di kota mana" questions whose chosen sentences name no
+   place ("di Berlin").
 """
 
 from __future__ import annotations
@@ -17,6 +20,15 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from assistant.answer_types import (
+    PLACE,
+    TIME,
+    asks_for_person,
+    asks_for_place,
+    names_a_person,
+    numeric_type,
+)
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 
@@ -51,59 +63,61 @@ _NOT_NAMES = frozenset(
     atau tetapi namun jika kalau ke dari untuk dengan oleh pada dalam tentang sebagai ini
     itu dia ia mereka kami kita saya anda lalu sedangkan juga benarkah adakah""".split()
 )
-_NUMBER_Q = re.compile(
-    r"\b(how many|how much|what number|what percentage|berapa|jumlah)\b", re.IGNORECASE)
-# "Which article?" / "Pasal berapa?" ask for an ordinal ("Pasal Kelima").
-_ORDINAL_Q = re.compile(r"\b(pasal berapa|ke-?berapa|which article|what article)\b", re.IGNORECASE)
-_ORDINAL = re.compile(r"\b(pertama|kedua|ketiga|keempat|kelima|keenam|first|second|third|"
-                      r"fourth|fifth|sixth)\b", re.IGNORECASE)
-_TIME_Q = re.compile(
-    r"^\s*(when|kapan)\b|\b(what date|which date|what year|which year|tanggal berapa|"
-    r"tahun berapa|pada tanggal)\b", re.IGNORECASE)
-_NUMBER = re.compile(
-    r"\d|\b(satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|puluh|"
-    r"belas|ratus|ribu|juta|miliar|triliun|separuh|setengah|"
-    r"one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b",
-    re.IGNORECASE)
-_TIME_OR_CONDITION = re.compile(
-    r"\d{4}|\b(jika|apabila|hanya jika|setelah|sebelum|sampai|hingga|ketika|saat|sejak|"
-    r"selama|tahun|bulan|minggu|hari|januari|februari|maret|april|mei|juni|juli|agustus|"
-    r"september|oktober|november|desember|if|after|before|until|when|since|year|month|"
-    r"week|day)\b", re.IGNORECASE)
+# Names of institutions are translated ("Council on Foreign Relations" is "Dewan Hubungan
+# Luar Negeri"): a capitalised phrase joined by "of"/"on"/"for" counts as known when any
+# of its words is.
+_INSTITUTION = re.compile(
+    r"[A-Z][\w'’-]*(?:\s+(?:of|on|for)\s+(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)+")
+# Every exonym is a place or an institution: no personal name among them.
+NOT_PEOPLE = tuple(sorted({w for k, v in EXONYMS.items() for w in (k, *v)}))
 
 
 def names_in(question: str) -> list[str]:
-    """Capitalised words that look like names (not the first word, not question words)."""
-    words = _WORD.findall(question)
+    """Capitalised words that look like names (not sentence-initial, not question words)."""
     names = []
-    for i, word in enumerate(words):
-        base = re.sub(r"['’]s$", "", word)
+    for match in _WORD.finditer(question):
+        base = re.sub(r"['’]s$", "", match.group())
         if not base[:1].isupper() or base.lower() in _NOT_NAMES:
             continue
-        if i == 0 and base.lower() not in EXONYMS and not base.isupper():
+        before = question[: match.start()].rstrip()
+        initial = not before or before[-1] in ".?!"
+        if initial and base.lower() not in EXONYMS and not base.isupper():
             continue  # a sentence-initial capital says nothing
         names.append(base)
     return names
 
 
+def _mentions(words: set[str], sorted_words: Sequence[str], name: str) -> bool:
+    word = name.lower()
+    if word in words or any(form in words for form in EXONYMS.get(word, ())):
+        return True
+    # Spelling variants across languages (Ukrainian/Ukraina, Crimea/Krimea).
+    return bool(difflib.get_close_matches(word, sorted_words, n=1, cutoff=0.8))
+
+
 class Vocabulary:
-    """The words of the indexed passages, for the unknown-name check."""
+    """The words of some text (the indexed passages, or one passage) to check names in."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.words = {w.lower() for text in texts for w in _WORD.findall(text)}
         self._sorted = sorted(self.words)
 
     def knows(self, name: str) -> bool:
-        word = name.lower()
-        if word in self.words:
-            return True
-        if any(form in self.words for form in EXONYMS.get(word, ())):
-            return True
-        # Spelling variants across languages (Ukrainian/Ukraina, Crimea/Krimea).
-        return bool(difflib.get_close_matches(word, self._sorted, n=1, cutoff=0.8))
+        return _mentions(self.words, self._sorted, name)
 
     def unknown_names(self, question: str) -> list[str]:
-        return [n for n in names_in(question) if not self.knows(n)]
+        translated = {w for phrase in _INSTITUTION.findall(question)
+                      if any(self.knows(w) for w in _WORD.findall(phrase))
+                      for w in _WORD.findall(phrase)}
+        return [n for n in names_in(question) if n not in translated and not self.knows(n)]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence chosen to answer, with the passage it comes from."""
+
+    sentence: str
+    passage: str
 
 
 @dataclass(frozen=True)
@@ -114,24 +128,48 @@ class RefusalDecision:
 
 def decide(
     question: str,
+    query: str,
     confidence: float,
     threshold: float,
-    chosen_texts: Sequence[str],
+    chosen: Sequence[Evidence],
     vocabulary: Vocabulary | None,
 ) -> RefusalDecision:
-    """Whether to refuse, and why (the reason goes to logs and evaluation, not users)."""
-    if not chosen_texts:
+    """Whether to refuse, and why (the reason goes to logs and evaluation, not users).
+
+    ``question`` is as asked (it says what kind of answer is wanted); ``query`` is the
+    standalone query, with the previous turn for a follow-up (it says what names are
+    meant). ``chosen`` is best first.
+    """
+    if not chosen:
         return RefusalDecision(True, "nothing retrieved")
     if confidence < threshold:
         return RefusalDecision(True, f"confidence {confidence:.3f} < {threshold:.3f}")
     if vocabulary is not None:
-        unknown = vocabulary.unknown_names(question)
+        unknown = vocabulary.unknown_names(query)
         if unknown:
             return RefusalDecision(True, f"names not in the corpus: {', '.join(unknown)}")
-    joined = " ".join(chosen_texts)
-    wants_ordinal = _ORDINAL_Q.search(question) and _ORDINAL.search(joined)
-    if _NUMBER_Q.search(question) and not (_NUMBER.search(joined) or wants_ordinal):
-        return RefusalDecision(True, "asks for a number; the passages give none")
-    if _TIME_Q.search(question) and not _TIME_OR_CONDITION.search(joined):
-        return RefusalDecision(True, "asks when; the passages give no time or condition")
-    return RefusalDecision(False)
+    missing = _missing_answer_type(question, chosen)
+    return RefusalDecision(True, missing) if missing else RefusalDecision(False)
+
+
+def _missing_answer_type(question: str, chosen: Sequence[Evidence]) -> str:
+    """Why the chosen sentences cannot give the kind of answer asked for, or ""."""
+    best = chosen[0]
+    numeric = numeric_type(question)
+    if numeric is not None:
+        # The best sentence must give it: a runner-up that happens to hold a number
+        # ("800 ribu" for "how many US troops?") is usually about something else.
+        if not numeric.given.search(best.sentence):
+            return f"asks for a {numeric.name}; the best sentence gives none"
+        context = Vocabulary([best.passage])
+        absent = [n for n in names_in(question) if not context.knows(n)]
+        if absent:
+            return f"asks for a {numeric.name} about {', '.join(absent)}; the passage is not"
+    joined = " ".join(e.sentence for e in chosen)
+    if TIME.asked.search(question) and not TIME.given.search(joined):
+        return "asks when; the passages give no time or condition"
+    if asks_for_place(question) and not PLACE.given.search(best.sentence):
+        return "asks for a place; the best sentence names none"
+    if asks_for_person(question) and not names_a_person(best.sentence, NOT_PEOPLE):
+        return "asks for a person; the best sentence names none"
+    return ""

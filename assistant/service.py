@@ -32,7 +32,7 @@ from assistant.language import detect_language
 from assistant.lexical import BM25
 from assistant.phrases import is_refusal, refusal
 from assistant.questions import clean_history, clean_question
-from assistant.refusal import RefusalDecision, Vocabulary, decide
+from assistant.refusal import Evidence, RefusalDecision, Vocabulary, decide
 from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT, PassageRetriever
 from assistant.settings import Settings
 from assistant.types import Answer, Passage, Turn
@@ -328,10 +328,10 @@ class TanyaService:
         chosen: Sequence[ScoredSentence],
     ) -> RefusalDecision:
         threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
-        # Names are checked in the question as asked, with the previous turn for context
-        # only when it is a follow-up (the standalone query).
-        return decide(state["query"], scored[0].score if scored else 0.0, threshold,
-                      [s.text for s in chosen], self._load().vocabulary)
+        best_first = sorted(chosen, key=lambda s: -s.score)
+        return decide(state["question"], state["query"], scored[0].score if scored else 0.0,
+                      threshold, [Evidence(s.text, s.passage.text) for s in best_first],
+                      self._load().vocabulary)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
