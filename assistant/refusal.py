@@ -2,12 +2,14 @@
 
 Embedding similarity alone separates answerable from unanswerable questions poorly when
 the unanswerable ones are on-topic ("What is China's position?" scores like a real
-question). Four signals decide, each measured with the evaluation sets:
+question). Five signals decide, each measured with the evaluation sets:
 
 1. confidence: the best sentence score is below a calibrated threshold;
-2. unknown names: the question names someone or something (a capitalised word) that no
+2. off-topic: a background of general sentences is closer to the question than the
+   best indexed sentence (``assistant.background``);
+3. unknown names: the question names someone or something (a capitalised word) that no
    indexed passage mentions, allowing for English exonyms of Indonesian names;
-3. missing answer type: the best sentence of a "how many"/"berapa" question holds no
+4. missing answer type: the best sentence of a "how many"/"berapa" question holds no
    number, or its passage does not mention the names the question counts ("how many
    *German* soldiers"); "when"/"kapan" questions whose chosen sentences hold no time or
    condition; "in which city"/"di kota mana" questions whose chosen sentences name no
@@ -29,6 +31,7 @@ from assistant.answer_types import (
     names_a_person,
     numeric_type,
 )
+from assistant.background import OFF_TOPIC_MARGIN
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 
@@ -133,17 +136,22 @@ def decide(
     threshold: float,
     chosen: Sequence[Evidence],
     vocabulary: Vocabulary | None,
+    topic_margin: float | None = None,
 ) -> RefusalDecision:
     """Whether to refuse, and why (the reason goes to logs and evaluation, not users).
 
     ``question`` is as asked (it says what kind of answer is wanted); ``query`` is the
     standalone query, with the previous turn for a follow-up (it says what names are
-    meant). ``chosen`` is best first.
+    meant). ``chosen`` is best first. ``topic_margin`` is how much closer the question
+    is to the index than to the background (None: not measured).
     """
     if not chosen:
         return RefusalDecision(True, "nothing retrieved")
     if confidence < threshold:
         return RefusalDecision(True, f"confidence {confidence:.3f} < {threshold:.3f}")
+    if topic_margin is not None and topic_margin < OFF_TOPIC_MARGIN:
+        return RefusalDecision(
+            True, f"off-topic: general text is closer by {-topic_margin:.3f}")
     if vocabulary is not None:
         unknown = vocabulary.unknown_names(query)
         if unknown:

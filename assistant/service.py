@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.background import Background, load_background
 from assistant.calibration import refusal_threshold
 from assistant.citations import verify_markers
 from assistant.conversation import standalone_query
@@ -57,6 +58,7 @@ class _Loaded:
     manifest: Manifest
     retriever: PassageRetriever
     vocabulary: Vocabulary | None
+    background: Background
 
 
 class TanyaService:
@@ -149,9 +151,12 @@ class TanyaService:
                         lexical_ids = [p.chunk_id for p in passages]
                 retriever = PassageRetriever(self.store, manifest.generation,
                                              self.sentence_weight, lexical, lexical_ids)
-                self._loaded = _Loaded(manifest, retriever, vocabulary)
+                self._loaded = _Loaded(manifest, retriever, vocabulary, self._background())
                 self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
             return self._loaded
+
+    def _background(self) -> Background:
+        return load_background(self.embedder, self.settings.home / "cache")
 
     def reload(self) -> None:
         """Forget the cached manifest (after a build, or when the store came back)."""
@@ -170,6 +175,7 @@ class TanyaService:
             builder = IndexBuilder(self.store, self.embedder, chunker, progress)
             report = builder.build(list(docs) if docs is not None else bundled_documents(),
                                    rebuild=rebuild)
+        self._background()  # embedded and cached now, so the first question is quick
         self.reload()
         return report
 
@@ -328,10 +334,15 @@ class TanyaService:
         chosen: Sequence[ScoredSentence],
     ) -> RefusalDecision:
         threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
+        loaded = self._load()
         best_first = sorted(chosen, key=lambda s: -s.score)
+        margin = None
+        if scored:
+            closest = max(s.similarity for s in scored)
+            margin = closest - loaded.background.best(state["vector"])
         return decide(state["question"], state["query"], scored[0].score if scored else 0.0,
                       threshold, [Evidence(s.text, s.passage.text) for s in best_first],
-                      self._load().vocabulary)
+                      loaded.vocabulary, margin)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
