@@ -24,9 +24,11 @@ class AnswerType:
     given: re.Pattern[str]
 
 
-_NUMBER = (r"\d|\b(satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|"
-           r"puluh|belas|ratus|ribu|juta|miliar|triliun|separuh|setengah|one|two|three|"
-           r"four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b")
+_NUMBER_WORDS = (r"satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|"
+                 r"puluh|belas|ratus|ribu|juta|miliar|triliun|separuh|setengah|one|two|"
+                 r"three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion")
+_NUMBER = rf"\d|\b({_NUMBER_WORDS})\b"
+_NUMBER_TOKEN = re.compile(rf"\d[\d.,]*|{_NUMBER_WORDS}", _I)
 _UNIT_OF_TIME = (r"\b(tahun|bulan|minggu|pekan|hari|jam|dekade|years?|months?|weeks?|days?|"
                  r"hours?|decades?)\b")
 
@@ -67,6 +69,31 @@ TIME = AnswerType(
                r"agustus|september|oktober|november|desember|if|after|before|until|when|"
                r"since|year|month|week|day)\b", _I),
 )
+
+# "Berapa negara ...?" counts countries: the number in the answer must count them too
+# ("800 ribu personel" counts personnel). Indonesian only: an English question's noun
+# ("how many countries") cannot be compared with Indonesian text without a translation.
+_COUNTED_ID = re.compile(r"\b(?:berapa|jumlah)\s+(?:banyak\s+|jumlah\s+|orang\s+)?([a-z]+)", _I)
+_NOT_COUNTED = frozenset(
+    "banyak jumlah besar luas lama jauh kali persen tahun bulan minggu pekan hari jam "
+    "biaya anggaran dana harga yang sih ya kah".split())
+_WORDS_AFTER_NUMBER = 3
+
+
+def counted_noun(question: str) -> str | None:
+    """The noun an Indonesian "berapa ..." question counts, if it names one."""
+    match = _COUNTED_ID.search(question)
+    if not match or match.group(1).lower() in _NOT_COUNTED:
+        return None
+    return match.group(1).lower()
+
+
+def counts(sentence: str, noun: str) -> bool:
+    """Whether ``noun`` follows a number in ``sentence`` within a few words."""
+    words = re.findall(r"\w+", sentence.lower())
+    return any(noun in words[i + 1 : i + 1 + _WORDS_AFTER_NUMBER]
+               for i, word in enumerate(words) if _NUMBER_TOKEN.fullmatch(word))
+
 
 # A question for a venue ("in which city", "where are the talks held"), not any "where"
 # ("where does Giles work?" asks for an institution).

@@ -1,4 +1,4 @@
-"""Refusal thresholds calibrated per embedder (written by ``tanya eval calibrate``)."""
+"""Refusal settings calibrated per embedder (written by ``tanya eval calibrate``)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ def refusal_threshold(embedder: str, override: float | None = None) -> float:
         return override
     entry = load_calibration().get(embedder)
     return float(entry["threshold"]) if entry else 0.0
+
+
+def off_topic_margin(embedder: str) -> float | None:
+    """The background margin under which Tanya refuses as off-topic; None (no check) for
+    uncalibrated embedders, whose similarities say nothing comparable (``hash:``)."""
+    entry = load_calibration().get(embedder)
+    margin = entry.get("off_topic_margin") if entry else None
+    return float(margin) if margin is not None else None

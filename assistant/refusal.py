@@ -28,10 +28,11 @@ from assistant.answer_types import (
     TIME,
     asks_for_person,
     asks_for_place,
+    counted_noun,
+    counts,
     names_a_person,
     numeric_type,
 )
-from assistant.background import OFF_TOPIC_MARGIN
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 
@@ -112,7 +113,14 @@ class Vocabulary:
         translated = {w for phrase in _INSTITUTION.findall(question)
                       if any(self.knows(w) for w in _WORD.findall(phrase))
                       for w in _WORD.findall(phrase)}
-        return [n for n in names_in(question) if n not in translated and not self.knows(n)]
+        return [n for n in names_in(question)
+                if n not in translated and not _is_acronym(n) and not self.knows(n)]
+
+
+def _is_acronym(name: str) -> bool:
+    """An acronym the text lacks is usually a translated institution's ("CFR" for Dewan
+    Hubungan Luar Negeri AS), so it is no sign that the question is off the text."""
+    return name.isupper() and 2 <= len(name) <= 5
 
 
 @dataclass(frozen=True)
@@ -143,15 +151,14 @@ def decide(
     ``question`` is as asked (it says what kind of answer is wanted); ``query`` is the
     standalone query, with the previous turn for a follow-up (it says what names are
     meant). ``chosen`` is best first. ``topic_margin`` is how much closer the question
-    is to the index than to the background (None: not measured).
+    is to the index than to the background, less the calibrated margin (None: no check).
     """
     if not chosen:
         return RefusalDecision(True, "nothing retrieved")
     if confidence < threshold:
         return RefusalDecision(True, f"confidence {confidence:.3f} < {threshold:.3f}")
-    if topic_margin is not None and topic_margin < OFF_TOPIC_MARGIN:
-        return RefusalDecision(
-            True, f"off-topic: general text is closer by {-topic_margin:.3f}")
+    if topic_margin is not None and topic_margin < 0:
+        return RefusalDecision(True, f"off-topic: {-topic_margin:.3f} past the margin")
     if vocabulary is not None:
         unknown = vocabulary.unknown_names(query)
         if unknown:
@@ -173,6 +180,9 @@ def _missing_answer_type(question: str, chosen: Sequence[Evidence]) -> str:
         absent = [n for n in names_in(question) if not context.knows(n)]
         if absent:
             return f"asks for a {numeric.name} about {', '.join(absent)}; the passage is not"
+        noun = counted_noun(question) if numeric.name == "number" else None
+        if noun and not counts(best.sentence, noun):
+            return f"counts {noun}; the number in the best sentence counts something else"
     joined = " ".join(e.sentence for e in chosen)
     if TIME.asked.search(question) and not TIME.given.search(joined):
         return "asks when; the passages give no time or condition"

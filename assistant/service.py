@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.background import Background, load_background
-from assistant.calibration import refusal_threshold
+from assistant.calibration import off_topic_margin, refusal_threshold
 from assistant.citations import verify_markers
 from assistant.conversation import standalone_query
 from assistant.errors import BadQuestionError, GenerationGoneError, IndexNotBuiltError
@@ -58,7 +58,6 @@ class _Loaded:
     manifest: Manifest
     retriever: PassageRetriever
     vocabulary: Vocabulary | None
-    background: Background
 
 
 class TanyaService:
@@ -78,6 +77,9 @@ class TanyaService:
         self.extractive = extractive or ExtractiveConfig()
         self.hybrid = hybrid
         self.sentence_weight = sentence_weight
+        # Calibrated with the threshold (None: no off-topic check); calibration sets it.
+        self.off_topic_margin = off_topic_margin(self.embedder.spec)
+        self._background_vectors: Background | None = None
         self._client = client
         self._store: ChromaIndex | None = None
         self._loaded: _Loaded | None = None
@@ -151,12 +153,17 @@ class TanyaService:
                         lexical_ids = [p.chunk_id for p in passages]
                 retriever = PassageRetriever(self.store, manifest.generation,
                                              self.sentence_weight, lexical, lexical_ids)
-                self._loaded = _Loaded(manifest, retriever, vocabulary, self._background())
+                self._loaded = _Loaded(manifest, retriever, vocabulary)
                 self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
             return self._loaded
 
     def _background(self) -> Background:
-        return load_background(self.embedder, self.settings.home / "cache")
+        """The off-topic check's background (it depends on the embedder, not the index)."""
+        with self._lock:
+            if self._background_vectors is None:
+                self._background_vectors = load_background(
+                    self.embedder, self.settings.home / "cache")
+            return self._background_vectors
 
     def reload(self) -> None:
         """Forget the cached manifest (after a build, or when the store came back)."""
@@ -175,7 +182,8 @@ class TanyaService:
             builder = IndexBuilder(self.store, self.embedder, chunker, progress)
             report = builder.build(list(docs) if docs is not None else bundled_documents(),
                                    rebuild=rebuild)
-        self._background()  # embedded and cached now, so the first question is quick
+        if self.off_topic_margin is not None:
+            self._background()  # embedded and cached now, so the first question is quick
         self.reload()
         return report
 
@@ -337,9 +345,9 @@ class TanyaService:
         loaded = self._load()
         best_first = sorted(chosen, key=lambda s: -s.score)
         margin = None
-        if scored:
+        if scored and self.off_topic_margin is not None:
             closest = max(s.similarity for s in scored)
-            margin = closest - loaded.background.best(state["vector"])
+            margin = closest - self._background().best(state["vector"]) - self.off_topic_margin
         return decide(state["question"], state["query"], scored[0].score if scored else 0.0,
                       threshold, [Evidence(s.text, s.passage.text) for s in best_first],
                       loaded.vocabulary, margin)

@@ -7,6 +7,11 @@ refuses the most unanswerable questions while refusing at most ``max_false_refus
 of the answerable ones. Thresholds sit midway between neighbouring confidences, so the
 choice does not hinge on a score landing exactly on it. Deterministic for a given
 embedder, corpus, chunking and answerer configuration.
+
+The off-topic check (``assistant.background``) is calibrated with it: the set is run with
+and without the check, and the check is kept for the embedder only when it refuses more
+unanswerable questions within the same false refusal budget (for a bag-of-words
+``hash:`` embedder it does not).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import assistant.calibration
+from assistant.background import OFF_TOPIC_MARGIN
 from assistant.errors import ConfigError
 from eval.configuration import EvalConfig, describe_service, open_service
 from eval.questionset import QuestionSet
@@ -113,16 +119,33 @@ def calibrate_set(qset: QuestionSet, config: EvalConfig, documents: Sequence[Doc
                   max_false_refusal_rate: float = DEFAULT_MAX_FALSE_REFUSAL_RATE,
                   progress: Callable[[int, int], None] | None = None
                   ) -> tuple[Calibration, dict[str, Any]]:
-    """Run ``qset`` with refusals off and choose a threshold; returns the calibration and
-    the entry to store for the embedder."""
+    """Run ``qset`` with the threshold off, with and without the off-topic check, and
+    choose; returns the calibration and the entry to store for the embedder."""
     # -inf, not 0: a blended score can be negative, and nothing may be refused here.
     service = open_service(replace(config, threshold=-math.inf, llm=""), documents)
-    results = EvalRunner(service, progress=progress).run(qset.questions)
-    calibration = choose_threshold(*confidences(results), max_false_refusal_rate)
+    runs: list[tuple[Calibration, float | None]] = []
+    failure: ConfigError | None = None
+    for margin in (None, OFF_TOPIC_MARGIN):
+        service.off_topic_margin = margin
+        results = EvalRunner(service, progress=progress).run(qset.questions)
+        try:
+            runs.append((choose_threshold(*confidences(results), max_false_refusal_rate),
+                         margin))
+        except ConfigError as exc:
+            failure = exc
+    if not runs:
+        assert failure is not None
+        raise failure
+    # The check must pay for itself: kept only if it refuses more within the budget.
+    calibration, margin = max(runs, key=lambda run: (run[0].chosen.refused_unanswerable,
+                                                     -run[0].chosen.refused_answerable,
+                                                     run[1] is None))
+    service.off_topic_margin = margin
     described = describe_service(service)
     chosen = calibration.chosen
     entry = {
         "threshold": chosen.threshold,
+        "off_topic_margin": margin,
         "question_set": qset.name,
         "sha256": qset.sha256,
         "refusal_accuracy": round(chosen.refusal_accuracy, 4),

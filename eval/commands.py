@@ -146,8 +146,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
     calibration, entry = _with_bar("calibrating", lambda bar: calibrate_set(
         qset, config, documents, args.max_false_refusal, progress=bar))
     print(format_calibration(calibration, config.embedder))
+    margin = entry["off_topic_margin"]
+    check = f"on (margin {margin})" if margin is not None else "off (it did not pay)"
     print(f"\nthreshold {entry['threshold']:.4f}: refusal accuracy "
-          f"{entry['refusal_accuracy']:.3f}, false refusal rate {entry['false_refusal_rate']:.3f}")
+          f"{entry['refusal_accuracy']:.3f}, false refusal rate {entry['false_refusal_rate']:.3f}"
+          f"; off-topic check {check}")
     if not args.dry_run:
         path = args.calibration_file or CALIBRATION_FILE
         write_calibration(path, config.embedder, entry)

@@ -119,6 +119,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "sentence_weight": service.sentence_weight,
             "refusal_threshold": refusal_threshold(spec, settings.refusal_threshold),
             "threshold_source": source,
+            "off_topic_margin": service.off_topic_margin,
             "extractive": asdict(service.extractive),
             "index": manifest.name,
         },

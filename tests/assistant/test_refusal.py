@@ -101,3 +101,15 @@ def test_the_kind_of_answer_comes_from_the_question_as_asked() -> None:
                       "How big an army would the EU help Ukraine keep? What else is Europe "
                       "considering?", 0.9, 0.8, [BERLIN], VOCABULARY)
     assert not decision.refuse, decision.reason
+
+
+def test_a_count_must_count_what_the_question_counts() -> None:
+    """"Berapa negara?" is not answered by "800 ribu personel"."""
+    assert "negara" in refused("Berapa negara Eropa yang siap mengirim pasukan?", ARMY)
+    assert refused("Hingga berapa personel angkatan bersenjata Ukraina?", ARMY) == ""
+    assert refused("Berapa besar angkatan bersenjata Ukraina nantinya?", ARMY) == ""
+
+
+def test_an_acronym_the_article_lacks_is_no_reason_to_refuse() -> None:
+    """Acronyms are of translated names: "CFR" is Dewan Hubungan Luar Negeri."""
+    assert refused("What did the CFR expert Liana Fiks say?", OFFER) == ""

@@ -86,10 +86,12 @@ def test_evidence_missing_from_the_corpus_is_named(tmp_path: Path) -> None:
         'line 2: q2: evidence not found in the corpus: "Helsinki 1975"']
 
 
-def test_the_shipped_set_is_valid_and_its_evidence_is_in_the_article(article: Document
-                                                                     ) -> None:
-    qset = load_question_set("ukraina")
-    assert len(qset.questions) == 160
+@pytest.mark.parametrize(("name", "size"),
+                         [("ukraina", 170), ("ukraina-heldout", 80), ("ukraina-fresh", 64)])
+def test_the_shipped_sets_are_valid_and_their_evidence_is_in_the_article(
+        article: Document, name: str, size: int) -> None:
+    qset = load_question_set(name)
+    assert len(qset.questions) == size
     assert qset.warnings == ()
     assert missing_evidence(qset.questions, [article]) == []
     assert {q.lang for q in qset.questions} == {"en", "id"}

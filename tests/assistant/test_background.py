@@ -1,0 +1,90 @@
+"""The off-topic check's background: shipped, cached, and what it refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import background
+from assistant.background import (
+    BACKGROUND_PATH,
+    background_sentences,
+    load_background,
+    vectors_name,
+)
+from assistant.service import TanyaService
+from index.embedders import E5SmallQ4Embedder, HashEmbedder
+
+
+def test_the_default_embedders_vectors_ship_for_the_current_sentences(
+        e5: E5SmallQ4Embedder) -> None:
+    """Editing background.txt without `python -m assistant.background` fails here."""
+    sentences = background_sentences()
+    shipped = BACKGROUND_PATH.with_name(vectors_name(e5, sentences))
+    assert shipped.exists(), "run `python -m assistant.background` to regenerate"
+    vectors = np.load(shipped)
+    assert vectors.shape == (len(sentences), e5.dim)
+    sample = [0, len(sentences) // 2, len(sentences) - 1]
+    fresh = e5.embed_passages([sentences[i] for i in sample])
+    assert np.allclose(vectors[sample], fresh, atol=1e-4)
+
+
+def test_the_background_has_no_word_of_the_articles_subject() -> None:
+    text = " ".join(background_sentences()).lower()
+    for word in ("ukrain", "rusia", "russia", "nato", "perang", "military", "militer"):
+        assert word not in text
+
+
+def test_other_embedders_embed_once_then_read_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = HashEmbedder(32)
+    first = load_background(embedder, tmp_path)
+    assert len(list(tmp_path.glob("background-*.npy"))) == 1
+
+    def must_not_embed(texts: list[str]) -> np.ndarray:
+        raise AssertionError("embedded again instead of reading the cache")
+
+    monkeypatch.setattr(embedder, "embed_passages", must_not_embed)
+    assert np.array_equal(load_background(embedder, tmp_path).vectors, first.vectors)
+
+
+def test_a_damaged_cache_is_embedded_again(tmp_path: Path) -> None:
+    embedder = HashEmbedder(32)
+    (tmp_path / vectors_name(embedder, background_sentences())).write_bytes(b"not numpy")
+    assert load_background(embedder, tmp_path).vectors.shape == (
+        len(background_sentences()), 32)
+
+
+def test_an_unwritable_cache_still_answers(tmp_path: Path) -> None:
+    # A file where the cache folder should be: mkdir fails even for root.
+    (tmp_path / "home").write_text("not a folder")
+    background_of = load_background(HashEmbedder(32), tmp_path / "home" / "cache")
+    assert background_of.vectors.shape == (len(background_sentences()), 32)
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("What is the weather like today?", "en"),
+     ("Explain quantum computing.", "en"),
+     ("Bagaimana cara membuat nasi goreng?", "id"),
+     ("Tell me a joke", "en")])
+def test_off_topic_questions_are_refused(e5_service: TanyaService, question: str,
+                                         lang: str) -> None:
+    answer = e5_service.ask(question)
+    assert answer.refused and answer.lang == lang and answer.citations == []
+    assert answer.refusal_reason.startswith(("off-topic", "confidence"))
+
+
+def test_without_the_background_check_off_topic_questions_get_answers(
+        e5_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is what refuses them: the threshold alone lets them through."""
+    assert e5_service.off_topic_margin == background.OFF_TOPIC_MARGIN < 0
+    monkeypatch.setattr(e5_service, "off_topic_margin", None)
+    answer = e5_service.ask("Bagaimana cara membuat nasi goreng?")
+    assert not answer.refused
+
+
+def test_uncalibrated_embedders_have_no_off_topic_check(hash_service: TanyaService) -> None:
+    assert hash_service.off_topic_margin is None
