@@ -3,16 +3,17 @@
 A reader who asks "how much would it cost?" is not answered by a sentence that holds
 "800 ribu personel", nor "who is the US envoy?" by one that names no person. Standard
 answer typing from question answering: a few patterns per type, in English and
-Indonesian, checked against the sentence the extractive answerer ranks best.
+Indonesian, checked against the sentence the extractive answerer ranks best. The
+patterns stay narrow on purpose: a type that fires wrongly refuses a real question.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-_I = re.IGNORECASE
+_NOCASE = re.IGNORECASE
 
 
 @dataclass(frozen=True)
@@ -28,56 +29,126 @@ _NUMBER_WORDS = (r"satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|
                  r"puluh|belas|ratus|ribu|juta|miliar|triliun|separuh|setengah|one|two|"
                  r"three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion")
 _NUMBER = rf"\d|\b({_NUMBER_WORDS})\b"
-_NUMBER_TOKEN = re.compile(rf"\d[\d.,]*|{_NUMBER_WORDS}", _I)
+_NUMBER_TOKEN = re.compile(rf"\d[\d.,]*|{_NUMBER_WORDS}", _NOCASE)
 _UNIT_OF_TIME = (r"\b(tahun|bulan|minggu|pekan|hari|jam|dekade|years?|months?|weeks?|days?|"
                  r"hours?|decades?)\b")
+# "Berapa besar/jauh peran Eropa?" asks "how big/far", a degree, not a number.
+_BERAPA = r"berapa(?!\s+(besar|jauh|penting|kuat|serius|efektif|sering|cepat)\b)"
 
 # Most specific first: the first type a question matches is the one checked.
 _NUMERIC_TYPES = (
     # "Which article?" / "Pasal berapa?" ask for an ordinal ("Pasal Kelima").
-    AnswerType("ordinal", re.compile(r"\b(pasal berapa|ke-?berapa|which article|what article)\b",
-                                     _I),
+    AnswerType("ordinal",
+               re.compile(r"\b(pasal berapa|ke-?berapa|which article|what article)\b", _NOCASE),
                re.compile(r"\d|\b(pertama|kedua|ketiga|keempat|kelima|keenam|first|second|"
-                          r"third|fourth|fifth|sixth)\b", _I)),
+                          r"third|fourth|fifth|sixth)\b", _NOCASE)),
     AnswerType("percentage",
                re.compile(r"\b(what share|what proportion|what percentage|what per ?cent|"
-                          r"berapa persen|persentase|proporsi)\b", _I),
-               re.compile(r"%|\b(persen|per ?cent|percent)\b", _I)),
+                          r"berapa persen|persentase|proporsi)\b", _NOCASE),
+               re.compile(r"%|\b(persen|per ?cent|percent)\b", _NOCASE)),
     AnswerType("money",
+               # "Berapa besar anggaran" is an amount: money words make it one.
                re.compile(r"\b(how much|berapa)\b.*\b(cost|costs|budget|price|spend|spent|"
-                          r"funds?|funding|dollars?|euros?|biaya|anggaran|dana|harga|dolar|"
-                          r"euro)\b|\b(cost|budget|biaya|anggaran)\b.*\b(how much|berapa)\b",
-                          _I),
-               re.compile(r"[$€£]|\b(dolar|dollars?|euros?|usd|eur|rupiah|rp|pound)\b", _I)),
+                          r"funds?|funding|money|dollars?|euros?|biaya|anggaran|dana|harga|"
+                          r"uang|dolar|euro)\b|\b(cost|budget|biaya|anggaran)\b.*"
+                          r"\b(how much|berapa)\b", _NOCASE),
+               re.compile(r"[$€£]|\b(dolar|dollars?|euros?|usd|eur|rupiah|rp|pound)\b", _NOCASE)),
     AnswerType("duration",
                re.compile(r"\b(how long|how many (years|months|weeks|days)|berapa lama|"
-                          r"berapa (tahun|bulan|minggu|pekan|hari))\b", _I),
-               re.compile(rf"({_NUMBER}).{{0,40}}{_UNIT_OF_TIME}", _I)),
+                          r"berapa (tahun|bulan|minggu|pekan|hari))\b", _NOCASE),
+               re.compile(rf"({_NUMBER}).{{0,40}}{_UNIT_OF_TIME}", _NOCASE)),
+    # Not "how much"/"how big": "how much would Ukraine depend on ...?" asks a degree.
     AnswerType("number",
-               re.compile(r"\b(how many|how much|how large|how big|what number|berapa|"
-                          r"jumlah)\b", _I),
-               re.compile(_NUMBER, _I)),
+               re.compile(rf"\b(how many|what number|{_BERAPA}|jumlah)\b", _NOCASE),
+               re.compile(_NUMBER, _NOCASE)),
 )
 
 TIME = AnswerType(
     "time",
     re.compile(r"^\s*(when|kapan)\b|\b(what date|which date|what year|which year|"
-               r"tanggal berapa|tahun berapa|pada tanggal|sejak kapan)\b", _I),
+               r"tanggal berapa|tahun berapa|pada tanggal|sejak kapan)\b", _NOCASE),
     # "When would Russia accept?" is answered by a condition ("hanya jika ...") too.
     re.compile(r"\d{4}|\b(jika|apabila|setelah|sebelum|sampai|hingga|ketika|saat|sejak|"
                r"selama|tahun|bulan|minggu|hari|januari|februari|maret|april|mei|juni|juli|"
                r"agustus|september|oktober|november|desember|if|after|before|until|when|"
-               r"since|year|month|week|day)\b", _I),
+               r"since|year|month|week|day)\b", _NOCASE),
 )
+
+# A venue ("in which city", "where are the talks held"), not any "where": "where does
+# Giles work?" asks for an institution.
+PLACE = AnswerType(
+    "place",
+    re.compile(r"\b(which|what) (city|town|capital|venue)\b|"
+               r"\bwhere\b.*\b(held|hold|take place|taking place|located|meet|meeting)\b|"
+               r"\b(kota|tempat) mana\b|\bdi ?mana\b.*\b(berlangsung|digelar|diadakan|"
+               r"bertemu)\b", _NOCASE),
+    # A locative preposition before a capitalised word: "di Berlin", "in Paris".
+    re.compile(r"\b(?:[Dd]i|[Ii]n|[Aa]t)\s+[A-Z]\w+"),
+)
+
+# "Who is the envoy?" asks for a person; "who must approve it?" may be answered by an
+# institution, so only a question whose subject is a personal role is checked: the role
+# right after "who (is)"/"siapa" or "which".
+_ROLES = (r"envoy|secretary[- ]general|president|prime minister|minister|ambassador|"
+          r"spokes(?:man|woman|person)|negotiator|mediator|chancellor|utusan|"
+          r"sekretaris jenderal|presiden|perdana menteri|menteri|duta besar|juru bicara|"
+          r"negosiator|kanselir")
+_PERSON_ROLE_Q = re.compile(
+    rf"^\s*(?:who|siapa)\b(?:\s+(?:is|was|will be|would be|are))?(?:\s+the)?"
+    rf"(?:\s+[\w'’-]+){{0,2}}?\s+(?:{_ROLES})\b|\bwhich\s+(?:[\w'’-]+\s+)?(?:{_ROLES})\b",
+    _NOCASE)
+_CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
 
 # "Berapa negara ...?" counts countries: the number in the answer must count them too
 # ("800 ribu personel" counts personnel). Indonesian only: an English question's noun
 # ("how many countries") cannot be compared with Indonesian text without a translation.
-_COUNTED_ID = re.compile(r"\b(?:berapa|jumlah)\s+(?:banyak\s+|jumlah\s+|orang\s+)?([a-z]+)", _I)
+_COUNTED_ID = re.compile(
+    r"(?<!tahun )(?<!tanggal )(?<!pukul )(?<!pasal )\b(?:berapa|jumlah)\s+"
+    r"(?:banyak\s+|jumlah\s+)?([a-z]+)", _NOCASE)
 _NOT_COUNTED = frozenset(
     "banyak jumlah besar luas lama jauh kali persen tahun bulan minggu pekan hari jam "
-    "biaya anggaran dana harga yang sih ya kah".split())
+    "biaya anggaran dana harga yang sih ya kah di dari antara saja pun lagi".split())
+# Words a count may use for the same thing ("berapa tentara" / "800 ribu personel").
+_SAME_COUNT = (frozenset("tentara pasukan personel prajurit serdadu".split()),
+               frozenset("orang jiwa warga penduduk".split()))
 _WORDS_AFTER_NUMBER = 3
+# How far after "how many"/"berapa" a name belongs to what is counted.
+_COUNTED_SPAN = 4
+
+
+def numeric_type(question: str) -> AnswerType | None:
+    """The numeric kind of answer the question asks for, if any."""
+    return next((t for t in _NUMERIC_TYPES if t.asked.search(question)), None)
+
+
+def counted_span(question: str) -> str:
+    """The few words after "how many"/"berapa": where the counted thing is named."""
+    match = re.search(rf"\b(how many|what number of|{_BERAPA}|jumlah)\b", question, _NOCASE)
+    if not match:
+        return ""
+    return " ".join(question[match.end():].split()[:_COUNTED_SPAN])
+
+
+def asks_for_place(question: str) -> bool:
+    """Whether the question asks for a venue."""
+    return bool(PLACE.asked.search(question))
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether the question asks who holds a personal role (envoy, minister, ...)."""
+    return bool(_PERSON_ROLE_Q.search(question))
+
+
+def names_a_person(sentence: str, not_people: Iterable[str]) -> bool:
+    """Whether the sentence holds a personal name: two or more capitalised words, not at
+    the start, at least two of which are not place or institution words. A heuristic:
+    "Memorandum Budapest" passes too."""
+    excluded = {w.lower() for w in not_people} | {"the"}  # "The National" is a newspaper
+    for run in _CAPITALISED_RUN.findall(sentence):
+        words = [w for w in run.split() if w.lower() not in excluded]
+        if len(words) >= 2:
+            return True
+    return False
 
 
 def counted_noun(question: str) -> str | None:
@@ -89,53 +160,9 @@ def counted_noun(question: str) -> str | None:
 
 
 def counts(sentence: str, noun: str) -> bool:
-    """Whether ``noun`` follows a number in ``sentence`` within a few words."""
+    """Whether ``noun`` (or a word for the same thing) follows a number in ``sentence``
+    within a few words."""
+    nouns = next((group for group in _SAME_COUNT if noun in group), frozenset([noun]))
     words = re.findall(r"\w+", sentence.lower())
-    return any(noun in words[i + 1 : i + 1 + _WORDS_AFTER_NUMBER]
+    return any(nouns.intersection(words[i + 1 : i + 1 + _WORDS_AFTER_NUMBER])
                for i, word in enumerate(words) if _NUMBER_TOKEN.fullmatch(word))
-
-
-# A question for a venue ("in which city", "where are the talks held"), not any "where"
-# ("where does Giles work?" asks for an institution).
-PLACE = AnswerType(
-    "place",
-    re.compile(r"\b(which|what) (city|town|capital|venue)\b|"
-               r"\bwhere\b.*\b(held|hold|take place|taking place|located|meet|meeting)\b|"
-               r"\b(kota|tempat) mana\b|\bdi ?mana\b.*\b(berlangsung|digelar|diadakan|"
-               r"bertemu)\b", _I),
-    # A locative preposition before a capitalised word: "di Berlin", "in Paris".
-    re.compile(r"\b(?:[Dd]i|[Ii]n|[Aa]t)\s+[A-Z]\w+"),
-)
-
-# "Who is the envoy?" asks for a person; "who must approve it?" may be answered by an
-# institution, so only questions that name a personal role are checked.
-_PERSON_ROLE_Q = re.compile(
-    r"\b(who|which|siapa)\b.*\b(envoy|secretary[- ]general|president|prime minister|"
-    r"minister|ambassador|spokes(man|woman|person)|negotiator|mediator|chancellor|"
-    r"utusan|sekretaris jenderal|presiden|perdana menteri|menteri|duta besar|"
-    r"juru bicara|negosiator|mediator|kanselir)\b", _I)
-_CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)")
-
-
-def numeric_type(question: str) -> AnswerType | None:
-    """The numeric kind of answer the question asks for, if any."""
-    return next((t for t in _NUMERIC_TYPES if t.asked.search(question)), None)
-
-
-def asks_for_place(question: str) -> bool:
-    return bool(PLACE.asked.search(question))
-
-
-def asks_for_person(question: str) -> bool:
-    return bool(_PERSON_ROLE_Q.search(question))
-
-
-def names_a_person(sentence: str, not_people: Sequence[str]) -> bool:
-    """Whether the sentence holds a personal name: two or more capitalised words, not at
-    the start, at least two of which are not place or institution words."""
-    excluded = {w.lower() for w in not_people} | {"the"}  # "The National" is a newspaper
-    for run in _CAPITALISED_RUN.findall(sentence):
-        words = [w for w in run.split() if w.lower() not in excluded]
-        if len(words) >= 2:
-            return True
-    return False

@@ -2,18 +2,17 @@
 
 Embedding similarity alone separates answerable from unanswerable questions poorly when
 the unanswerable ones are on-topic ("What is China's position?" scores like a real
-question). Five signals decide, each measured with the evaluation sets:
+question). Four signals decide, each measured with the evaluation sets:
 
 1. confidence: the best sentence score is below a calibrated threshold;
-2. off-topic: a background of general sentences is closer to the question than the
-   best indexed sentence (``assistant.background``);
+2. off-topic: a background of general sentences is clearly closer to the question than
+   the best indexed sentence (``assistant.background``);
 3. unknown names: the question names someone or something (a capitalised word) that no
    indexed passage mentions, allowing for English exonyms of Indonesian names;
-4. missing answer type: the best sentence of a "how many"/"berapa" question holds no
-   number, or its passage does not mention the names the question counts ("how many
-   *German* soldiers"); "when"/"kapan" questions whose chosen sentences hold no time or
-   condition; "in which city"/"di kota mana" questions whose chosen sentences name no
-   place ("di Berlin").
+4. missing answer type (``assistant.answer_types``): the best sentence cannot give the
+   kind of answer asked for: a number (of the right kind, counting what is asked, in a
+   passage about the names counted: "how many *German* soldiers"), a time or condition,
+   a venue, or a person in a role.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from assistant.answer_types import (
     asks_for_person,
     asks_for_place,
     counted_noun,
+    counted_span,
     counts,
     names_a_person,
     numeric_type,
@@ -70,8 +70,12 @@ _NOT_NAMES = frozenset(
 # Names of institutions are translated ("Council on Foreign Relations" is "Dewan Hubungan
 # Luar Negeri"): a capitalised phrase joined by "of"/"on"/"for" counts as known when any
 # of its words is.
+# A possessive ends the phrase: "Council of Europe's Alain Berset" names a person after it.
 _INSTITUTION = re.compile(
-    r"[A-Z][\w'’-]*(?:\s+(?:of|on|for)\s+(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)+")
+    r"[A-Z][\w-]*(?:\s+(?:of|on|for)\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)+")
+# "Summarize the article" is about the text itself, however close to a generic request.
+_ABOUT_THE_TEXT = re.compile(
+    r"\b(article|text|story|report|artikel|teks|berita|tulisan)\b", re.IGNORECASE)
 # Every exonym is a place or an institution: no personal name among them.
 NOT_PEOPLE = tuple(sorted({w for k, v in EXONYMS.items() for w in (k, *v)}))
 
@@ -113,13 +117,21 @@ class Vocabulary:
         translated = {w for phrase in _INSTITUTION.findall(question)
                       if any(self.knows(w) for w in _WORD.findall(phrase))
                       for w in _WORD.findall(phrase)}
-        return [n for n in names_in(question)
-                if n not in translated and not _is_acronym(n) and not self.knows(n)]
+        unknown = [n for n in names_in(question) if n not in translated and not self.knows(n)]
+        # An acronym beside a known name is usually a translated institution's ("the CFR
+        # expert Liana Fiks": Dewan Hubungan Luar Negeri AS); alone ("what does the IMF
+        # say?") it still counts.
+        if any(self.knows(w) for w in _capitalised(question)):
+            unknown = [n for n in unknown if not _is_acronym(n)]
+        return unknown
+
+
+def _capitalised(text: str) -> list[str]:
+    """Capitalised words anywhere, sentence-initial too ("... itu? Liana siapa gitu")."""
+    return [w for w in _WORD.findall(text) if w[:1].isupper() and w.lower() not in _NOT_NAMES]
 
 
 def _is_acronym(name: str) -> bool:
-    """An acronym the text lacks is usually a translated institution's ("CFR" for Dewan
-    Hubungan Luar Negeri AS), so it is no sign that the question is off the text."""
     return name.isupper() and 2 <= len(name) <= 5
 
 
@@ -138,27 +150,30 @@ class RefusalDecision:
 
 
 def decide(
+    *,
     question: str,
     query: str,
     confidence: float,
     threshold: float,
     chosen: Sequence[Evidence],
     vocabulary: Vocabulary | None,
-    topic_margin: float | None = None,
+    topic_lead: float | None = None,
 ) -> RefusalDecision:
     """Whether to refuse, and why (the reason goes to logs and evaluation, not users).
 
     ``question`` is as asked (it says what kind of answer is wanted); ``query`` is the
     standalone query, with the previous turn for a follow-up (it says what names are
-    meant). ``chosen`` is best first. ``topic_margin`` is how much closer the question
-    is to the index than to the background, less the calibrated margin (None: no check).
+    meant). ``chosen`` is best first. ``topic_lead`` is how much closer the question is
+    to the index than to the background, past the calibrated margin; negative refuses
+    (None: no off-topic check).
     """
     if not chosen:
         return RefusalDecision(True, "nothing retrieved")
     if confidence < threshold:
         return RefusalDecision(True, f"confidence {confidence:.3f} < {threshold:.3f}")
-    if topic_margin is not None and topic_margin < 0:
-        return RefusalDecision(True, f"off-topic: {-topic_margin:.3f} past the margin")
+    if topic_lead is not None and topic_lead < 0 and not _ABOUT_THE_TEXT.search(question):
+        return RefusalDecision(True, f"off-topic: general text closer, by {-topic_lead:.3f} "
+                                      "past the margin")
     if vocabulary is not None:
         unknown = vocabulary.unknown_names(query)
         if unknown:
@@ -177,7 +192,8 @@ def _missing_answer_type(question: str, chosen: Sequence[Evidence]) -> str:
         if not numeric.given.search(best.sentence):
             return f"asks for a {numeric.name}; the best sentence gives none"
         context = Vocabulary([best.passage])
-        absent = [n for n in names_in(question) if not context.knows(n)]
+        counted = counted_span(question)
+        absent = [n for n in names_in(question) if n in counted and not context.knows(n)]
         if absent:
             return f"asks for a {numeric.name} about {', '.join(absent)}; the passage is not"
         noun = counted_noun(question) if numeric.name == "number" else None

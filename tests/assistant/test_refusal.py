@@ -24,12 +24,17 @@ MERZ = Evidence(
 BERLIN = Evidence(
     "Di Berlin ada kekhawatiran bahwa UE dapat terseret ke konfrontasi langsung dengan Rusia.",
     "Di Berlin ada kekhawatiran bahwa UE dapat terseret ke konfrontasi langsung dengan Rusia.")
+MEMO = Evidence(
+    "Kyiv menuntut agar kewajiban baru tidak mengulangi nasib Memorandum Budapest 1994.",
+    "Kyiv menuntut agar kewajiban baru tidak mengulangi nasib Memorandum Budapest 1994.")
 VOCABULARY = Vocabulary([ARMY.passage, OFFER.passage, MERZ.passage, BERLIN.passage,
-                         "Dewan Hubungan Luar Negeri AS Liana Fiks mencatat."])
+                         MEMO.passage, "Dewan Hubungan Luar Negeri AS Liana Fiks mencatat.",
+                         "Jennifer Kavana, mantan analis Pentagon."])
 
 
 def refused(question: str, *chosen: Evidence, confidence: float = 0.9) -> str:
-    decision = decide(question, question, confidence, 0.8, list(chosen), VOCABULARY)
+    decision = decide(question=question, query=question, confidence=confidence,
+                      threshold=0.8, chosen=list(chosen), vocabulary=VOCABULARY)
     return decision.reason if decision.refuse else ""
 
 
@@ -48,6 +53,7 @@ def test_a_number_question_needs_the_names_it_counts_in_the_passage() -> None:
     ("question", "kind"),
     [("How much would the package cost in dollars?", "money"),
      ("Berapa anggaran yang disiapkan UE untuk Ukraina?", "money"),
+     ("Berapa besar anggaran UE untuk angkatan bersenjata Ukraina?", "money"),
      ("What share of Ukrainians support a deal?", "percentage"),
      ("How long would the transition period last?", "duration"),
      ("Berapa tahun masa transisinya?", "duration"),
@@ -97,9 +103,10 @@ def test_low_confidence_and_nothing_retrieved_refuse() -> None:
 
 def test_the_kind_of_answer_comes_from_the_question_as_asked() -> None:
     """A follow-up's standalone query carries the previous question's "how big"."""
-    decision = decide("What else is Europe considering?",
-                      "How big an army would the EU help Ukraine keep? What else is Europe "
-                      "considering?", 0.9, 0.8, [BERLIN], VOCABULARY)
+    decision = decide(question="What else is Europe considering?",
+                      query="How many soldiers would the EU help Ukraine keep? What else is "
+                      "Europe considering?", confidence=0.9, threshold=0.8, chosen=[BERLIN],
+                      vocabulary=VOCABULARY)
     assert not decision.refuse, decision.reason
 
 
@@ -110,6 +117,43 @@ def test_a_count_must_count_what_the_question_counts() -> None:
     assert refused("Berapa besar angkatan bersenjata Ukraina nantinya?", ARMY) == ""
 
 
-def test_an_acronym_the_article_lacks_is_no_reason_to_refuse() -> None:
-    """Acronyms are of translated names: "CFR" is Dewan Hubungan Luar Negeri."""
+def test_an_acronym_beside_a_known_name_is_no_reason_to_refuse() -> None:
+    """"CFR" is the article's Dewan Hubungan Luar Negeri AS; the IMF is not in it."""
     assert refused("What did the CFR expert Liana Fiks say?", OFFER) == ""
+    assert refused("siapa pakar CFR yang bilang soal itu? Liana siapa gitu", OFFER) == ""
+    assert "IMF" in refused("What does the IMF say about the guarantees?", OFFER)
+
+
+def test_a_name_after_a_translated_institution_is_still_checked() -> None:
+    reason = refused("What does the Council of Europe's Alain Berset say?", OFFER)
+    assert "Alain" in reason and "Berset" in reason
+
+
+@pytest.mark.parametrize("question", [
+    "Tahun berapa Memorandum Budapest ditandatangani?",
+    "Memorandum tahun berapa yang tidak ingin diulang Kyiv?",
+    "Berapa tentara Ukraina yang akan dipertahankan dengan dukungan UE?",
+    "Berapa besar peran Eropa dalam jaminan ini?",
+    "How big a role would Europe play?",
+    "How much would Ukraine depend on American guarantees?",
+    "How many soldiers would the EU help Ukraine keep, according to the Pentagon?",
+])
+def test_questions_that_only_look_like_counts_are_answered(question: str) -> None:
+    assert refused(question, MEMO if "Memorandum" in question else ARMY) == ""
+
+
+def test_a_role_mentioned_in_passing_is_not_asked_for() -> None:
+    assert refused("Which countries did the German chancellor mention?", BERLIN) == ""
+    assert "person" in refused("Who is NATO's secretary general?", OFFER)
+    assert "person" in refused("Which US envoy leads the talks?", OFFER)
+
+
+def test_requests_about_the_article_itself_are_never_off_topic() -> None:
+    def lead_refused(question: str, lead: float) -> bool:
+        return decide(question=question, query=question, confidence=0.9, threshold=0.8,
+                      chosen=[OFFER], vocabulary=VOCABULARY, topic_lead=lead).refuse
+
+    assert lead_refused("How do I renew my passport?", -0.01)
+    assert not lead_refused("Summarize the article", -0.01)
+    assert not lead_refused("Ringkas artikel ini.", -0.01)
+    assert not lead_refused("How do I renew my passport?", 0.01)
