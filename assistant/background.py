@@ -85,12 +85,15 @@ def _save(path: Path, vectors: np.ndarray) -> None:
 
 
 if __name__ == "__main__":
-    # Regenerate the shipped vectors of the default embedder after editing the sentences.
+    # Regenerate the shipped vectors of the default embedder after editing the sentences:
+    # write the new file first (errors surface), then remove the stale ones.
     from index.embedders import DEFAULT_EMBEDDER, make_embedder
 
     default = make_embedder(DEFAULT_EMBEDDER)
-    for old in BACKGROUND_PATH.parent.glob("background-*.npy"):
-        old.unlink()
     target = BACKGROUND_PATH.with_name(vectors_name(default, background_sentences()))
-    _save(target, np.asarray(default.embed_passages(background_sentences()), dtype=np.float32))
+    np.save(target, np.asarray(default.embed_passages(background_sentences()),
+                               dtype=np.float32))
+    for stale in BACKGROUND_PATH.parent.glob("background-*.npy"):
+        if stale != target:
+            stale.unlink()
     print(f"wrote {target}")

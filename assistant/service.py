@@ -79,7 +79,8 @@ class TanyaService:
         self.sentence_weight = sentence_weight
         # Calibrated with the threshold (None: no off-topic check); calibration sets it.
         self.off_topic_margin = off_topic_margin(self.embedder.spec)
-        self._background_vectors: Background | None = None
+        self._background_set: Background | None = None
+        self._background_lock = threading.Lock()
         self._client = client
         self._store: ChromaIndex | None = None
         self._loaded: _Loaded | None = None
@@ -159,11 +160,13 @@ class TanyaService:
 
     def _background(self) -> Background:
         """The off-topic check's background (it depends on the embedder, not the index)."""
-        with self._lock:
-            if self._background_vectors is None:
-                self._background_vectors = load_background(
+        # Its own lock: embedding it (first use, non-default embedders) must not hold up
+        # questions that are only waiting for the index or the query cache.
+        with self._background_lock:
+            if self._background_set is None:
+                self._background_set = load_background(
                     self.embedder, self.settings.home / "cache")
-            return self._background_vectors
+            return self._background_set
 
     def reload(self) -> None:
         """Forget the cached manifest (after a build, or when the store came back)."""
@@ -344,13 +347,14 @@ class TanyaService:
         threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
         loaded = self._load()
         best_first = sorted(chosen, key=lambda s: -s.score)
-        margin = None
+        lead = None
         if scored and self.off_topic_margin is not None:
             closest = max(s.similarity for s in scored)
-            margin = closest - self._background().best(state["vector"]) - self.off_topic_margin
-        return decide(state["question"], state["query"], scored[0].score if scored else 0.0,
-                      threshold, [Evidence(s.text, s.passage.text) for s in best_first],
-                      loaded.vocabulary, margin)
+            lead = closest - self._background().best(state["vector"]) - self.off_topic_margin
+        return decide(question=state["question"], query=state["query"],
+                      confidence=scored[0].score if scored else 0.0, threshold=threshold,
+                      chosen=[Evidence(s.text, s.passage.text) for s in best_first],
+                      vocabulary=loaded.vocabulary, topic_lead=lead)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -64,17 +64,25 @@ def test_an_unwritable_cache_still_answers(tmp_path: Path) -> None:
     assert background_of.vectors.shape == (len(background_sentences()), 32)
 
 
+# From the blind off-topic set; none has a near-twin among the background sentences.
 @pytest.mark.parametrize(
     ("question", "lang"),
-    [("What is the weather like today?", "en"),
-     ("Explain quantum computing.", "en"),
-     ("Bagaimana cara membuat nasi goreng?", "id"),
-     ("Tell me a joke", "en")])
-def test_off_topic_questions_are_refused(e5_service: TanyaService, question: str,
-                                         lang: str) -> None:
+    [("Why is the sky blue?", "en"),
+     ("How do I get my cat to stop scratching the sofa?", "en"),
+     ("my phone won't charge anymore, even with a new cable. what should I try", "en"),
+     ("Mengapa bulan terlihat berubah bentuk setiap malam?", "id")])
+def test_off_topic_questions_are_refused_by_the_background(
+        e5_service: TanyaService, question: str, lang: str) -> None:
     answer = e5_service.ask(question)
     assert answer.refused and answer.lang == lang and answer.citations == []
-    assert answer.refusal_reason.startswith(("off-topic", "confidence"))
+    assert answer.refusal_reason.startswith("off-topic"), answer.refusal_reason
+
+
+def test_requests_about_the_article_are_answered(e5_service: TanyaService) -> None:
+    for question in ("What is this article about?", "Apa isi artikel ini?",
+                     "Summarize the article"):
+        answer = e5_service.ask(question)
+        assert not answer.refused and answer.citations, (question, answer.refusal_reason)
 
 
 def test_without_the_background_check_off_topic_questions_get_answers(
@@ -82,7 +90,7 @@ def test_without_the_background_check_off_topic_questions_get_answers(
     """The check is what refuses them: the threshold alone lets them through."""
     assert e5_service.off_topic_margin == background.OFF_TOPIC_MARGIN < 0
     monkeypatch.setattr(e5_service, "off_topic_margin", None)
-    answer = e5_service.ask("Bagaimana cara membuat nasi goreng?")
+    answer = e5_service.ask("Why is the sky blue?")
     assert not answer.refused
 
 
