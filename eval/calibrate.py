@@ -134,8 +134,7 @@ def calibrate_set(qset: QuestionSet, config: EvalConfig, documents: Sequence[Doc
         except ConfigError as exc:
             failure = exc
     if not runs:
-        assert failure is not None
-        raise failure
+        raise failure or ConfigError("calibration chose nothing")
     # The check must pay for itself: kept only if it refuses more within the budget.
     calibration, margin = max(runs, key=lambda run: (run[0].chosen.refused_unanswerable,
                                                      -run[0].chosen.refused_answerable,

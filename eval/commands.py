@@ -85,6 +85,8 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",
                            help="refusal threshold (default: the calibrated one)")
+        group.add_argument("--no-off-topic-check", action="store_true",
+                           help="turn off the background comparison (to measure what it does)")
     _corpus_option(group)
 
 
@@ -205,7 +207,9 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
                                  refusal_threshold=threshold)
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
                                     min_chars=args.min_chars,
-                                    sentence_weight=args.sentence_weight)
+                                    sentence_weight=args.sentence_weight,
+                                    off_topic_check=not getattr(args, "no_off_topic_check",
+                                                                False))
 
 
 def _open(args: argparse.Namespace, documents: list[Any], threshold: float | None,

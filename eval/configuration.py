@@ -38,6 +38,7 @@ class EvalConfig:
     sentence_weight: float = DEFAULT_SENTENCE_WEIGHT
     hybrid: bool = False
     threshold: float | None = None
+    off_topic_check: bool = True
 
     def __post_init__(self) -> None:
         if self.max_chars < 100:
@@ -52,14 +53,16 @@ class EvalConfig:
     @classmethod
     def from_settings(cls, settings: Settings, max_chars: int | None = None,
                       hybrid: bool = False, min_chars: int | None = None,
-                      sentence_weight: float | None = None) -> EvalConfig:
+                      sentence_weight: float | None = None,
+                      off_topic_check: bool = True) -> EvalConfig:
         """Take embedder, k, llm and threshold from settings (env + flags)."""
         return cls(embedder=settings.embedder, k=settings.k, llm=settings.llm,
                    max_chars=max_chars or ChunkerConfig.max_chars,
                    min_chars=ChunkerConfig.min_chars if min_chars is None else min_chars,
                    sentence_weight=(DEFAULT_SENTENCE_WEIGHT if sentence_weight is None
                                     else sentence_weight),
-                   hybrid=hybrid, threshold=settings.refusal_threshold)
+                   hybrid=hybrid, threshold=settings.refusal_threshold,
+                   off_topic_check=off_topic_check)
 
     def index_name(self, corpus_sha256: str) -> str:
         """The derived index name: only what changes the index goes into it."""
@@ -93,6 +96,8 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
         raise ConfigError(str(exc)) from None
     service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid,
                            sentence_weight=config.sentence_weight)
+    if not config.off_topic_check:
+        service.off_topic_margin = None
     service.build(documents, chunker=config.chunker, progress=progress)
     return service
 
