@@ -40,9 +40,12 @@ eval: setup
 		--fail-under hit@3=0.92 --fail-under mrr=0.85 --fail-under refusal.accuracy=0.92 \
 		--fail-over false_refusal_rate=0.03
 	$(BIN)/tanya eval run ukraina-heldout --out eval-runs/heldout \
-		--fail-under hit@3=0.94 --fail-under refusal.accuracy=0.80
+		--fail-under hit@3=0.94 --fail-under refusal.accuracy=0.80 \
+		--fail-over false_refusal_rate=0.03
 	$(BIN)/tanya eval run ukraina-fresh --out eval-runs/fresh \
-		--fail-under hit@3=0.95 --fail-under refusal.accuracy=0.81
+		--fail-under hit@3=0.95 --fail-under refusal.accuracy=0.81 \
+		--fail-over false_refusal_rate=0.03
+	$(BIN)/tanya eval run offtopic --out eval-runs/offtopic --fail-under refusal.accuracy=0.95
 
 # Speed, memory and scale against the LangChain tutorial pipeline; writes docs/bench/.
 bench: setup
