@@ -121,7 +121,8 @@ class Vocabulary:
         # An acronym beside a known name is usually a translated institution's ("the CFR
         # expert Liana Fiks": Dewan Hubungan Luar Negeri AS); alone ("what does the IMF
         # say?") it still counts.
-        if any(self.knows(w) for w in _capitalised(question)):
+        if any(_is_acronym(n) for n in unknown) and any(
+                self.knows(w) for w in _capitalised(question)):
             unknown = [n for n in unknown if not _is_acronym(n)]
         return unknown
 
