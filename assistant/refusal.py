@@ -69,13 +69,14 @@ _NOT_NAMES = frozenset(
 )
 # Names of institutions are translated ("Council on Foreign Relations" is "Dewan Hubungan
 # Luar Negeri"): a capitalised phrase joined by "of"/"on"/"for" counts as known when any
-# of its words is.
-# A possessive ends the phrase: "Council of Europe's Alain Berset" names a person after it.
+# of its words is. A possessive ends the phrase: "Council of Europe's Alain Berset".
 _INSTITUTION = re.compile(
     r"[A-Z][\w-]*(?:\s+(?:of|on|for)\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)+")
-# "Summarize the article" is about the text itself, however close to a generic request.
+# "Summarize the article" is about the text itself, however close to a generic request;
+# "the latest news on fuel prices" is not.
 _ABOUT_THE_TEXT = re.compile(
-    r"\b(article|text|story|report|artikel|teks|berita|tulisan)\b", re.IGNORECASE)
+    r"\b(this|the) (article|text|story)\b|\bartikel\b|\b(teks|berita|tulisan) ini\b",
+    re.IGNORECASE)
 # Every exonym is a place or an institution: no personal name among them.
 NOT_PEOPLE = tuple(sorted({w for k, v in EXONYMS.items() for w in (k, *v)}))
 

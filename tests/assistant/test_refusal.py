@@ -157,3 +157,4 @@ def test_requests_about_the_article_itself_are_never_off_topic() -> None:
     assert not lead_refused("Summarize the article", -0.01)
     assert not lead_refused("Ringkas artikel ini.", -0.01)
     assert not lead_refused("How do I renew my passport?", 0.01)
+    assert lead_refused("Berita terbaru soal harga BBM?", -0.01)
