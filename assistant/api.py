@@ -35,6 +35,7 @@ from assistant.errors import (
     ConfigError,
     IndexNotBuiltError,
     LLMError,
+    LLMTimeoutError,
     StoreUnavailableError,
     TanyaError,
 )
@@ -50,7 +51,8 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 # 5xx details (hosts, driver messages) go to the log; users get these instead.
 _PUBLIC_5XX = {
     StoreUnavailableError: "the document store is unreachable; try again shortly",
-    LLMError: "the language model backend failed or timed out; try again",
+    LLMTimeoutError: "the language model backend did not answer in time; try again",
+    LLMError: "the language model backend failed; try again",
 }
 
 
@@ -67,7 +69,7 @@ class ApiError(Exception):
 
 def describe_error(exc: TanyaError) -> tuple[int, str, str]:
     """``(status, type, message)`` safe to show anyone: no paths, hosts or tracebacks."""
-    # BadQuestionError -> bad_question, LLMError -> llm (acronyms stay one word)
+    # BadQuestionError -> bad_question, LLMError -> llm, LLMTimeoutError -> llm_timeout
     kind = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
                   type(exc).__name__.removesuffix("Error")).lower()
     if exc.status < 500 or isinstance(exc, IndexNotBuiltError):

@@ -18,9 +18,15 @@ class BadQuestionError(TanyaError):
 
 
 class LLMError(TanyaError):
-    """The LLM backend failed, timed out or is unreachable."""
+    """The LLM backend failed or is unreachable."""
 
     status = 502
+
+
+class LLMTimeoutError(LLMError):
+    """The LLM backend did not answer in time: a gateway timeout, not a bad gateway."""
+
+    status = 504
 
 
 class ConfigError(TanyaError):
@@ -38,6 +44,7 @@ __all__ = [
     "IndexBusyError",
     "IndexNotBuiltError",
     "LLMError",
+    "LLMTimeoutError",
     "StoreUnavailableError",
     "TanyaError",
 ]

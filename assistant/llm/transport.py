@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from assistant.errors import LLMError
+from assistant.errors import LLMError, LLMTimeoutError
 
 _MAX_REPLY_BYTES = 4 * 1024 * 1024
 _MAX_ERROR_BYTES = 4096
@@ -50,11 +50,11 @@ class Endpoint:
         url = httpx.URL(self.url)
         return str(url.copy_with(username=None, password=None, query=None, fragment=None))
 
-    def error(self, problem: str, advice: str) -> LLMError:
+    def error(self, problem: str, advice: str, timed_out: bool = False) -> LLMError:
         message = f"LLM server at {self.shown_url} {problem}; {advice}"
         if self.secret:
             message = message.replace(self.secret, "***")
-        return LLMError(message)
+        return LLMTimeoutError(message) if timed_out else LLMError(message)
 
     def malformed(self, what: str) -> LLMError:
         return self.error(
@@ -167,6 +167,7 @@ def _receive(
         raise endpoint.error(
             f"did not finish answering within {timeout:g}s",
             "raise TANYA_LLM_TIMEOUT or use a smaller, faster model",
+            timed_out=True,
         )
     if kind == "too_large":
         raise endpoint.malformed(f"more than {_MAX_REPLY_BYTES // 2**20} MiB")
@@ -232,6 +233,7 @@ def _transport_error(endpoint: Endpoint, exc: Exception, timeout: float) -> LLME
         return endpoint.error(
             f"did not accept a connection within {timeout:g}s",
             f"check that it is running, or {where}",
+            timed_out=True,
         )
     if isinstance(exc, httpx.ConnectError):
         return endpoint.error(
@@ -241,6 +243,7 @@ def _transport_error(endpoint: Endpoint, exc: Exception, timeout: float) -> LLME
         return endpoint.error(
             f"stopped responding for {timeout:g}s",
             "raise TANYA_LLM_TIMEOUT or use a smaller, faster model",
+            timed_out=True,
         )
     if isinstance(exc, httpx.HTTPError):
         return endpoint.error(

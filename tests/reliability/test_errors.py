@@ -15,7 +15,7 @@ import gradio as gr
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.errors import LLMError, StoreUnavailableError
+from assistant.errors import LLMError, LLMTimeoutError, StoreUnavailableError
 from assistant.server import create_app
 from assistant.service import TanyaService
 from assistant.ui import respond
@@ -27,10 +27,13 @@ FAILURES = {
     "store": StoreUnavailableError("the Chroma store is unreachable: http://10.20.30.40:8000 "
                                    "(/srv/tanya/secret)"),
     "llm": LLMError("LLM server at http://10.20.30.40:11434 rejected key sk-live-0123456789"),
+    "llm_timeout": LLMTimeoutError("LLM server at http://10.20.30.40:11434 did not finish "
+                                   "answering within 30s"),
 }
 PUBLIC = {"unexpected": "the assistant failed unexpectedly; the details are logged",
           "store": "the document store is unreachable; try again shortly",
-          "llm": "the language model backend failed or timed out; try again"}
+          "llm": "the language model backend failed; try again",
+          "llm_timeout": "the language model backend did not answer in time; try again"}
 CHAT = {"messages": [{"role": "user", "content": "What does Kyiv demand?"}]}
 
 
