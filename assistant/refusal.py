@@ -149,6 +149,8 @@ class Evidence:
 class RefusalDecision:
     refuse: bool
     reason: str = ""
+    # An off-topic question has no "closest passage" worth pointing the reader at.
+    point_to_closest: bool = True
 
 
 def decide(
@@ -175,7 +177,7 @@ def decide(
         return RefusalDecision(True, f"confidence {confidence:.3f} < {threshold:.3f}")
     if topic_lead is not None and topic_lead < 0 and not _ABOUT_THE_TEXT.search(question):
         return RefusalDecision(True, f"off-topic: general text closer, by {-topic_lead:.3f} "
-                                      "past the margin")
+                                      "past the margin", point_to_closest=False)
     if vocabulary is not None:
         unknown = vocabulary.unknown_names(query)
         if unknown:

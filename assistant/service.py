@@ -328,7 +328,7 @@ class TanyaService:
                         passages=passages, standalone_query=state["query"])
         decision = self._refusal(state, scored, chosen)
         if decision.refuse:
-            closest = found[0] if found else None
+            closest = found[0] if found and decision.point_to_closest else None
             answer.answer = refusal(lang, closest.section if closest else None,
                                     closest.paragraph if closest else None)
             answer.refusal_reason = decision.reason

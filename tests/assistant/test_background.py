@@ -14,6 +14,7 @@ from assistant.background import (
     load_background,
     vectors_name,
 )
+from assistant.phrases import refusal
 from assistant.service import TanyaService
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 
@@ -76,6 +77,8 @@ def test_off_topic_questions_are_refused_by_the_background(
     answer = e5_service.ask(question)
     assert answer.refused and answer.lang == lang and answer.citations == []
     assert answer.refusal_reason.startswith("off-topic"), answer.refusal_reason
+    # Nothing in the article is "closest" to a question about something else.
+    assert answer.answer == refusal(lang)
 
 
 def test_requests_about_the_article_are_answered(e5_service: TanyaService) -> None:
