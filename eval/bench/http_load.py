@@ -76,16 +76,22 @@ class ServeProcess:
         return rss_mb(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: workers go too
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_session(self.proc, grace=20)
         self.proc = None
+
+
+def stop_session(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop a process started with ``start_new_session`` and everything in its group
+    (uvicorn workers too): SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 def run_http(home: Path, questions: Sequence[Question], alone: int, clients: int,

@@ -6,6 +6,7 @@ import os
 import platform
 import statistics
 from collections.abc import Sequence
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,23 +40,22 @@ def median_of_repeats(runs: Sequence[Sequence[float]], digits: int = 2) -> dict[
 
 
 def rss_mb(pid: int, children: bool = True) -> float:
-    """Resident memory (VmRSS) of ``pid``, plus its child processes, in MB."""
+    """Resident memory (VmRSS) of ``pid``, plus its child processes, in MB. Raises
+    OSError when ``pid`` is gone: a dead server must not read as a small one."""
     total = _vm_rss_kb(pid)
     if children:
         for child in _children(pid):
-            total += _vm_rss_kb(child)
+            with suppress(OSError):  # a child may exit while we look
+                total += _vm_rss_kb(child)
     return round(total / 1024, 1)
 
 
 def _vm_rss_kb(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
+    status = Path(f"/proc/{pid}/status").read_text()
     for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-    return 0
+    raise OSError(f"process {pid} reports no resident memory (a zombie?)")
 
 
 def _children(pid: int) -> list[int]:

@@ -91,8 +91,3 @@ def _complete(response: bytes) -> bool:
             return len(body) >= int(line.split(b":")[1])
     return False
 
-
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return kb / 1024

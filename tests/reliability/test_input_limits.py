@@ -11,8 +11,9 @@ import json
 
 import pytest
 
+from eval.bench.stats import rss_mb
 from tests.reliability.conftest import client_from
-from tests.reliability.processes import raw_http, rss_mb
+from tests.reliability.processes import raw_http
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.integration
@@ -74,7 +75,7 @@ def test_memory_stays_flat_under_a_flood_of_oversized_input(hostile_server: Live
     with client_from(hostile_server, FLOOD_SOURCE) as http:
         http.post("/api/ask", json={"question": QUESTION})  # warm
     assert hostile_server.proc is not None
-    before = rss_mb(hostile_server.proc.pid)
+    before = rss_mb(hostile_server.proc.pid, children=False)
     piece = b"10000\r\n" + b"y" * 0x10000 + b"\r\n"
     sent = 0
     for _ in range(15):
@@ -91,7 +92,7 @@ def test_memory_stays_flat_under_a_flood_of_oversized_input(hostile_server: Live
         for _ in range(10):  # bodies just under the limit are read whole: still flat
             response = http.post("/api/ask", json={"question": "x" * 60000})
             assert response.status_code == 422
-    after = rss_mb(hostile_server.proc.pid)
+    after = rss_mb(hostile_server.proc.pid, children=False)
     print(f"RSS {before:.0f} MB -> {after:.0f} MB after {sent} oversized and 10 near-limit "
           "bodies")
     assert after - before < 15

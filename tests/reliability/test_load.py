@@ -21,8 +21,8 @@ import anyio
 import httpx
 import pytest
 
+from eval.bench.stats import rss_mb
 from eval.questionset import load_question_set
-from tests.reliability.processes import rss_mb
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -123,7 +123,7 @@ def test_twenty_clients_for_a_minute(e5_load_server: LiveServer) -> None:
 
     async def sample_memory() -> None:
         while time.monotonic() < deadline:
-            rss.append((time.monotonic() - started, rss_mb(pid)))
+            rss.append((time.monotonic() - started, rss_mb(pid, children=False)))
             await anyio.sleep(2)
 
     async def run() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from eval.bench.http_load import stop_session
+from eval.bench.stats import rss_mb
 from tests.support.servers import free_port, wait_until
 
 
@@ -57,10 +58,7 @@ class LiveServer:
     def rss_mb(self) -> float:
         """Resident memory of the serving process (VmRSS), in MB."""
         assert self.proc is not None
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines()
-                  if line.startswith("VmRSS:"))
-        return kb / 1024
+        return rss_mb(self.proc.pid, children=False)
 
     def workers(self) -> list[int]:
         """Uvicorn worker processes (``--workers N``): spawned children, not helpers."""
@@ -71,14 +69,6 @@ class LiveServer:
                 if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        # Our own process group (start_new_session): stops uvicorn workers too.
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        if self.proc is not None:
+            stop_session(self.proc, grace=15)
         self.proc = None
