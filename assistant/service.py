@@ -128,6 +128,7 @@ class TanyaService:
 
     def _load(self) -> _Loaded:
         with self._lock:
+            manifest: Manifest | None = None
             if self._loaded is not None and time.monotonic() >= self._recheck_at:
                 # Another process (a rebuild, an update) may have switched the index:
                 # one cheap manifest read every few seconds notices it.
@@ -136,8 +137,9 @@ class TanyaService:
                 if current is None or (current.generation, current.built_at) != (
                         self._loaded.manifest.generation, self._loaded.manifest.built_at):
                     self._loaded = None
+                    manifest = current  # just read: no second round trip
             if self._loaded is None:
-                manifest = self.store.read_manifest()
+                manifest = manifest or self.store.read_manifest()
                 if manifest is None:
                     raise IndexNotBuiltError(
                         f"index {self.settings.index!r} is not built yet; "
@@ -302,14 +304,16 @@ class TanyaService:
 
     def _step_retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
+        loaded = self._load()
         try:
-            retrieved = self._load().retriever.retrieve(
-                state["vector"], state["query"], state["k"])
+            retrieved = loaded.retriever.retrieve(state["vector"], state["query"], state["k"])
         except GenerationGoneError:
             # Rebuilt by another process since our last manifest check: follow it once.
             self.reload()
-            retrieved = self._load().retriever.retrieve(
-                state["vector"], state["query"], state["k"])
+            loaded = self._load()
+            retrieved = loaded.retriever.retrieve(state["vector"], state["query"], state["k"])
+        # The refusal step checks names against the same generation that was searched.
+        state["vocabulary"] = loaded.vocabulary
         state["found"] = retrieved.passages
         state["sentence_vectors"] = retrieved.sentence_vectors
         state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
@@ -345,7 +349,6 @@ class TanyaService:
         chosen: Sequence[ScoredSentence],
     ) -> RefusalDecision:
         threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
-        loaded = self._load()
         best_first = sorted(chosen, key=lambda s: -s.score)
         lead = None
         if scored and self.off_topic_margin is not None:
@@ -354,7 +357,7 @@ class TanyaService:
         return decide(question=state["question"], query=state["query"],
                       confidence=scored[0].score if scored else 0.0, threshold=threshold,
                       chosen=[Evidence(s.text, s.passage.text) for s in best_first],
-                      vocabulary=loaded.vocabulary, topic_lead=lead)
+                      vocabulary=state["vocabulary"], topic_lead=lead)
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
