@@ -10,7 +10,7 @@ patterns stay narrow on purpose: a type that fires wrongly refuses a real questi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Set
 from dataclasses import dataclass
 
 _NOCASE = re.IGNORECASE
@@ -34,6 +34,8 @@ _UNIT_OF_TIME = (r"\b(tahun|bulan|minggu|pekan|hari|jam|dekade|years?|months?|we
                  r"hours?|decades?)\b")
 # "Berapa besar/jauh peran Eropa?" asks "how big/far", a degree, not a number.
 _BERAPA = r"berapa(?!\s+(besar|jauh|penting|kuat|serius|efektif|sering|cepat)\b)"
+# A count; what follows it names what is counted (``counted_span``).
+_COUNT_Q = re.compile(rf"\b(how many|what number( of)?|{_BERAPA}|jumlah)\b", re.IGNORECASE)
 
 # Most specific first: the first type a question matches is the one checked.
 _NUMERIC_TYPES = (
@@ -58,9 +60,7 @@ _NUMERIC_TYPES = (
                           r"berapa (tahun|bulan|minggu|pekan|hari))\b", _NOCASE),
                re.compile(rf"({_NUMBER}).{{0,40}}{_UNIT_OF_TIME}", _NOCASE)),
     # Not "how much"/"how big": "how much would Ukraine depend on ...?" asks a degree.
-    AnswerType("number",
-               re.compile(rf"\b(how many|what number|{_BERAPA}|jumlah)\b", _NOCASE),
-               re.compile(_NUMBER, _NOCASE)),
+    AnswerType("number", _COUNT_Q, re.compile(_NUMBER, _NOCASE)),
 )
 
 TIME = AnswerType(
@@ -123,7 +123,7 @@ def numeric_type(question: str) -> AnswerType | None:
 
 def counted_span(question: str) -> str:
     """The few words after "how many"/"berapa": where the counted thing is named."""
-    match = re.search(rf"\b(how many|what number of|{_BERAPA}|jumlah)\b", question, _NOCASE)
+    match = _COUNT_Q.search(question)
     if not match:
         return ""
     return " ".join(question[match.end():].split()[:_COUNTED_SPAN])
@@ -139,13 +139,12 @@ def asks_for_person(question: str) -> bool:
     return bool(_PERSON_ROLE_Q.search(question))
 
 
-def names_a_person(sentence: str, not_people: Iterable[str]) -> bool:
+def names_a_person(sentence: str, not_people: Set[str]) -> bool:
     """Whether the sentence holds a personal name: two or more capitalised words, not at
-    the start, at least two of which are not place or institution words. A heuristic:
-    "Memorandum Budapest" passes too."""
-    excluded = {w.lower() for w in not_people} | {"the"}  # "The National" is a newspaper
+    the start, at least two of which are not in ``not_people`` (lower-case place and
+    institution words). A heuristic: "Memorandum Budapest" passes too."""
     for run in _CAPITALISED_RUN.findall(sentence):
-        words = [w for w in run.split() if w.lower() not in excluded]
+        words = [w for w in run.split() if w.lower() not in not_people]
         if len(words) >= 2:
             return True
     return False

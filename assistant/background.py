@@ -24,11 +24,6 @@ import numpy as np
 from index.embedders import TanyaEmbeddings
 
 BACKGROUND_PATH = Path(__file__).with_name("background.txt")
-# Refuse when (best index sentence - best background sentence) is below this. Below zero,
-# so only a clear lead of the background refuses: on-topic questions phrased like a
-# request can land a hair closer to a generic line (by 0.001-0.013 on the shipped sets).
-# `tanya eval calibrate` records it with the threshold it calibrates alongside.
-OFF_TOPIC_MARGIN = -0.02
 
 
 class Background:

@@ -77,8 +77,9 @@ _INSTITUTION = re.compile(
 _ABOUT_THE_TEXT = re.compile(
     r"\b(this|the) (article|text|story)\b|\bartikel\b|\b(teks|berita|tulisan) ini\b",
     re.IGNORECASE)
-# Every exonym is a place or an institution: no personal name among them.
-NOT_PEOPLE = tuple(sorted({w for k, v in EXONYMS.items() for w in (k, *v)}))
+# Every exonym is a place or an institution: no personal name among them ("the": "The
+# National" is a newspaper).
+NOT_PEOPLE = frozenset({w for k, v in EXONYMS.items() for w in (k, *v)} | {"the"})
 
 
 def names_in(question: str) -> list[str]:
@@ -96,14 +97,6 @@ def names_in(question: str) -> list[str]:
     return names
 
 
-def _mentions(words: set[str], sorted_words: Sequence[str], name: str) -> bool:
-    word = name.lower()
-    if word in words or any(form in words for form in EXONYMS.get(word, ())):
-        return True
-    # Spelling variants across languages (Ukrainian/Ukraina, Crimea/Krimea).
-    return bool(difflib.get_close_matches(word, sorted_words, n=1, cutoff=0.8))
-
-
 class Vocabulary:
     """The words of some text (the indexed passages, or one passage) to check names in."""
 
@@ -112,7 +105,11 @@ class Vocabulary:
         self._sorted = sorted(self.words)
 
     def knows(self, name: str) -> bool:
-        return _mentions(self.words, self._sorted, name)
+        word = name.lower()
+        if word in self.words or any(form in self.words for form in EXONYMS.get(word, ())):
+            return True
+        # Spelling variants across languages (Ukrainian/Ukraina, Crimea/Krimea).
+        return bool(difflib.get_close_matches(word, self._sorted, n=1, cutoff=0.8))
 
     def unknown_names(self, question: str) -> list[str]:
         translated = {w for phrase in _INSTITUTION.findall(question)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import assistant.calibration
-from assistant.background import OFF_TOPIC_MARGIN
 from assistant.errors import ConfigError
 from eval.configuration import EvalConfig, describe_service, open_service
 from eval.questionset import QuestionSet
@@ -36,6 +35,12 @@ from eval.runner import EvalRunner
 from index.documents import Document
 
 DEFAULT_MAX_FALSE_REFUSAL_RATE = 0.05
+# The off-topic check refuses when (best index sentence - best background sentence) is
+# below this. Below zero, so only a clear lead of the background refuses: on-topic
+# questions phrased like a request can land a hair closer to a generic line (by
+# 0.001-0.013 on the shipped sets). Calibration writes it to calibration.json, which is
+# where the service reads it.
+OFF_TOPIC_MARGIN = -0.02
 # Same file assistant.calibration reads (it keeps the name private).
 CALIBRATION_FILE = assistant.calibration.CALIBRATION_PATH
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import background
 from assistant.background import (
     BACKGROUND_PATH,
     background_sentences,
@@ -16,6 +15,7 @@ from assistant.background import (
 )
 from assistant.phrases import refusal
 from assistant.service import TanyaService
+from eval.calibrate import OFF_TOPIC_MARGIN
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 
 
@@ -91,7 +91,7 @@ def test_requests_about_the_article_are_answered(e5_service: TanyaService) -> No
 def test_without_the_background_check_off_topic_questions_get_answers(
         e5_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check is what refuses them: the threshold alone lets them through."""
-    assert e5_service.off_topic_margin == background.OFF_TOPIC_MARGIN < 0
+    assert e5_service.off_topic_margin == OFF_TOPIC_MARGIN < 0
     monkeypatch.setattr(e5_service, "off_topic_margin", None)
     answer = e5_service.ask("Why is the sky blue?")
     assert not answer.refused
