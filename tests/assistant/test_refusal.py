@@ -102,7 +102,7 @@ def test_low_confidence_and_nothing_retrieved_refuse() -> None:
 
 
 def test_the_kind_of_answer_comes_from_the_question_as_asked() -> None:
-    """A follow-up's standalone query carries the previous question's "how big"."""
+    """A follow-up's standalone query carries the previous question's "how many"."""
     decision = decide(question="What else is Europe considering?",
                       query="How many soldiers would the EU help Ukraine keep? What else is "
                       "Europe considering?", confidence=0.9, threshold=0.8, chosen=[BERLIN],

@@ -113,7 +113,7 @@ def test_questions_are_shown_as_text(hash_service: TanyaService) -> None:
     assert "<" not in chat[0]["content"]
 
 
-def test_refusals_are_titled_in_the_chat(hash_service: TanyaService) -> None:
+def test_refusals_are_marked_in_the_chat(hash_service: TanyaService) -> None:
     settings = hash_service.settings.with_(refusal_threshold=1.5)
     refusing = TanyaService(settings, embedder=hash_service.embedder)
     chat, sources, *_ = run(refusing, "What does Kyiv demand?")[-1]

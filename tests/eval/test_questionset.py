@@ -87,7 +87,8 @@ def test_evidence_missing_from_the_corpus_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "size"),
-                         [("ukraina", 170), ("ukraina-heldout", 80), ("ukraina-fresh", 64)])
+                         [("ukraina", 170), ("ukraina-heldout", 80), ("ukraina-fresh", 64),
+                          ("offtopic", 40)])
 def test_the_shipped_sets_are_valid_and_their_evidence_is_in_the_article(
         article: Document, name: str, size: int) -> None:
     qset = load_question_set(name)

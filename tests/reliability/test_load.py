@@ -21,7 +21,7 @@ import anyio
 import httpx
 import pytest
 
-from eval.bench.stats import rss_mb
+from eval.bench.stats import rss_mb, summarize
 from eval.questionset import load_question_set
 from tests.support.live_server import LiveServer
 
@@ -48,11 +48,6 @@ def _requests(client: int, i: int, questions: list[str]) -> tuple[str, str, dict
     if kind == 18:
         return "readyz", "/readyz", {}
     return "bad", "/api/ask", {"question": ""}  # a 422 among the rest
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def _run_in_own_thread(run: Any) -> None:
@@ -145,11 +140,8 @@ def test_twenty_clients_for_a_minute(e5_load_server: LiveServer) -> None:
         "clients": CLIENTS, "seconds": round(elapsed, 1), "requests": sum(outcomes.values()),
         "throughput_rps": round(sum(outcomes.values()) / elapsed, 1),
         "outcomes": dict(outcomes), "by_route": {k: dict(v) for k, v in by_route.items()},
-        "latency_ms": {route: {"n": len(v), "p50": round(_percentile(v, 0.5), 1),
-                               "p95": round(_percentile(v, 0.95), 1),
-                               "max": round(max(v), 1)} for route, v in latencies.items()},
-        "answer_latency_ms": {"p50": round(_percentile(answered, 0.5), 1),
-                              "p95": round(_percentile(answered, 0.95), 1)},
+        "latency_ms": {route: summarize(v, 1) for route, v in latencies.items()},
+        "answer_latency_ms": summarize(answered, 1),
         "rss_mb": {"after_warm_up": round(early, 1), "at_end": round(late, 1),
                    "max": round(max(m for _, m in rss), 1),
                    "samples": [[round(t, 1), round(m, 1)] for t, m in rss]},
