@@ -9,11 +9,11 @@ from typing import Any
 
 from assistant.errors import BadQuestionError
 from assistant.types import Turn
-from index.documents import INVISIBLE
+from index.documents import strip_invisible
 
 # Questions drop the same invisible and control characters as indexed documents (they
-# also reach LLM prompts); newlines and tabs become spaces with the rest of whitespace.
-_CONTROL = INVISIBLE
+# also reach LLM prompts, through ``strip_invisible``); newlines and tabs become spaces
+# with the rest of whitespace.
 MAX_HISTORY_TURNS = 6
 
 
@@ -21,7 +21,7 @@ def clean_question(raw: object, max_chars: int) -> str:
     """A usable question, or BadQuestionError saying what is wrong with it."""
     if not isinstance(raw, str):
         raise BadQuestionError("the question must be text")
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", raw))
+    text = strip_invisible(unicodedata.normalize("NFC", raw))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise BadQuestionError("the question is empty; ask something about the article")
@@ -49,6 +49,6 @@ def clean_history(raw: Iterable[Any] | None, max_chars: int) -> list[Turn]:
         if role not in ("user", "assistant") or not isinstance(content, str):
             raise BadQuestionError(
                 f"history[{i}] needs role 'user' or 'assistant' and text content")
-        text = _CONTROL.sub("", content).strip()[: max_chars * 4]
+        text = strip_invisible(content).strip()[: max_chars * 4]
         turns.append(Turn(role, text))
     return turns[-MAX_HISTORY_TURNS:]

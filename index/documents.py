@@ -19,11 +19,19 @@ MAX_DOCUMENT_BYTES = 20_000_000
 # they never reach the index: zero-width and bidi controls, fillers, variation
 # selectors, tags. Control characters go too: an ESC in a quote could drive the terminal
 # that prints `tanya ask`.
-INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
     "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164"
     "\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
+# Control characters that separate words (vertical tab, form feed, file/group/record/unit
+# separators, next line) become a space, so "a\x0cb" stays two words.
+_SEPARATORS = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 _SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible or control characters (separators become spaces)."""
+    return _INVISIBLE.sub("", _SEPARATORS.sub(" ", text))
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def normalize_text(raw: str) -> str:
     """Canonical text: NFC, Unix newlines, no invisible characters, no trailing blank lines."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    text = INVISIBLE.sub("", text)
+    text = strip_invisible(text)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 

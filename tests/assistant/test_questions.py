@@ -7,6 +7,7 @@ import pytest
 from assistant.cli import main
 from assistant.errors import BadQuestionError
 from assistant.language import detect_language
+from assistant.questions import clean_question
 
 
 @pytest.mark.parametrize(
@@ -61,3 +62,7 @@ def test_cli_prints_one_line_and_exit_code_2(hash_service, capsys, monkeypatch, 
     assert code == 2
     assert err.startswith("tanya: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_a_form_feed_in_a_question_separates_words() -> None:
+    assert clean_question("What\x0cdoes\x00 Kyiv\u202e demand", 500) == "What does Kyiv demand"

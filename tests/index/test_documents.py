@@ -40,3 +40,9 @@ def test_directories_are_walked_for_txt_and_md(tmp_path):
 
 def test_invisible_characters_are_stripped_at_ingestion():
     assert normalize_text("ab\u200bc\ufeff\r\nd\u2060e") == "abc\nde"
+
+
+def test_separator_controls_keep_words_apart_and_the_rest_go():
+    """A form feed or vertical tab between words is a space, not a glue; ESC is dropped."""
+    assert normalize_text("Kyiv\x0cmenuntut\x0bjaminan\x1fbaru\x1b[31m") == (
+        "Kyiv menuntut jaminan baru[31m")
