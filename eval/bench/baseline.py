@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.bench.cold import bench_env, timed_child
+from eval.bench.cold import child_env, timed_child
 from eval.bench.stats import median_of_repeats, summarize
 from eval.metrics import RANK_CUTOFF, first_relevant_rank, hit_rate, mean_reciprocal_rank
 from eval.questionset import Question
@@ -79,7 +79,7 @@ def run_baseline(article: Document, questions: Sequence[Question], scored: int |
                 times.append((time.perf_counter() - started) * 1000)
             latency.append(times)
         cold = [timed_child([sys.executable, "-m", "eval.bench.baseline", str(directory)],
-                            bench_env(Path(tmp))) for _ in range(cold_repeats)]
+                            child_env(Path(tmp))) for _ in range(cold_repeats)]
     return {
         "pipeline": f"RecursiveCharacterTextSplitter({CHUNK_SIZE}/{CHUNK_OVERLAP}) + "
                     f"HuggingFaceEmbeddings(all-MiniLM-L6-v2) + Chroma, "

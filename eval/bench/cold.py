@@ -21,11 +21,14 @@ _QUESTION = "What does Kyiv demand?"
 _WATCHED = ("torch", "gradio", "chromadb", "sentence_transformers", "transformers")
 
 
-def bench_env(home: Path) -> dict[str, str]:
-    """The environment every bench subprocess runs with: offline, no telemetry."""
-    return {**os.environ, "TANYA_HOME": str(home), "HF_HUB_OFFLINE": "1",
+def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `tanya` child process (bench sections, tests): offline, no
+    telemetry, and none of the caller's own TANYA_* settings (an API key or a Chroma URL
+    would change what is measured), only ``extra``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
+    return {**inherited, "TANYA_HOME": str(home), "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-            "GRADIO_ANALYTICS_ENABLED": "False"}
+            "GRADIO_ANALYTICS_ENABLED": "False", **(extra or {})}
 
 
 def ask_command(question: str = _QUESTION) -> list[str]:
@@ -34,7 +37,7 @@ def ask_command(question: str = _QUESTION) -> list[str]:
 
 def run_cold(home: Path, repeats: int) -> dict[str, Any]:
     """Wall time and peak memory of ``repeats`` fresh ``tanya ask`` processes."""
-    env = bench_env(home)
+    env = child_env(home)
     seconds, peaks = [], []
     for _ in range(repeats):
         elapsed, peak_mb = timed_child(ask_command(), env)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from eval.bench.cold import bench_env
+from eval.bench.cold import child_env
 from eval.bench.stats import rss_mb, summarize
 from eval.questionset import Question
 
@@ -51,7 +51,7 @@ class ServeProcess:
 
     def start(self) -> float:
         """Start and wait for ``/readyz``; returns the seconds that took."""
-        env = {**bench_env(self.home), "TANYA_RATE_LIMIT_PER_MINUTE": "0"}
+        env = child_env(self.home, {"TANYA_RATE_LIMIT_PER_MINUTE": "0"})
         started = time.perf_counter()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -11,22 +10,15 @@ from pathlib import Path
 
 import httpx
 
+from eval.bench.cold import child_env
 from tests.support.live_server import LiveServer
-
-
-def tanya_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a `tanya` child: only the TANYA_* settings a test passes."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
-    return {**inherited, "TANYA_HOME": str(home), "HF_HUB_OFFLINE": "1",
-            "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-            **(extra or {})}
 
 
 def tanya(home: Path, *args: str, env: dict[str, str] | None = None,
           timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `tanya ARGS` to completion as a fresh process."""
     return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True,
-                          text=True, timeout=timeout, env=tanya_env(home, env))
+                          text=True, timeout=timeout, env=child_env(home, env))
 
 
 def spawn_tanya(home: Path, *args: str, env: dict[str, str] | None = None
@@ -34,7 +26,7 @@ def spawn_tanya(home: Path, *args: str, env: dict[str, str] | None = None
     """Start `tanya ARGS` in the background (stderr piped, for progress lines)."""
     return subprocess.Popen([sys.executable, "-m", "assistant", *args], text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=tanya_env(home, env), start_new_session=True)
+                            env=child_env(home, env), start_new_session=True)
 
 
 class UnreadyServer(LiveServer):

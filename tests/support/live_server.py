@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from eval.bench.cold import child_env
 from eval.bench.http_load import stop_session
 from eval.bench.stats import rss_mb
 from tests.support.servers import free_port, wait_until
@@ -31,10 +31,7 @@ class LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
         # Only the TANYA_* settings a test passes: a developer's own (an API key, a
         # Chroma URL...) must not leak into the server under test.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
-        env = {**inherited, "TANYA_HOME": str(self.home), "HF_HUB_OFFLINE": "1",
-               "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-               **self.env}
+        env = child_env(self.home, self.env)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1",
