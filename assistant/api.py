@@ -39,7 +39,14 @@ from assistant.errors import (
     StoreUnavailableError,
     TanyaError,
 )
-from assistant.ratelimit import BodySizeLimit, ConcurrencyGate, RateLimiter, retry_after
+from assistant.ratelimit import (
+    RATE_LIMITED,
+    BodySizeLimit,
+    ConcurrencyGate,
+    RateLimiter,
+    error_response,
+    rate_limit_headers,
+)
 from assistant.service import StreamEvent, TanyaService
 from assistant.settings import Settings
 from assistant.types import Answer
@@ -78,12 +85,6 @@ def describe_error(exc: TanyaError) -> tuple[int, str, str]:
         if isinstance(exc, cls):
             return exc.status, kind, message
     return exc.status, kind, "the assistant failed to answer; try again shortly"
-
-
-def error_response(status: int, kind: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status,
-                        headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -306,10 +307,9 @@ class _Guard:
 
     async def __call__(self, request: Request) -> None:  # async: no threadpool hop
         client = request.client.host if request.client else "unknown"
-        wait = self.limiter.acquire(client)
-        if wait:
-            raise ApiError(429, "rate_limited", "too many requests; slow down and retry",
-                           {"Retry-After": retry_after(wait)})
+        limited = rate_limit_headers(self.limiter, client)
+        if limited:
+            raise ApiError(429, "rate_limited", RATE_LIMITED, limited)
         if self.key and not bearer_matches(request.headers.get("authorization", ""), self.key):
             raise ApiError(401, "unauthorized",
                            "missing or wrong API key; send 'Authorization: Bearer <key>'",

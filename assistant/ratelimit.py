@@ -7,7 +7,6 @@ is better served by a quick 429/503/413 than by a growing pile of waiting reques
 
 from __future__ import annotations
 
-import json
 import math
 import posixpath
 import threading
@@ -15,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _MAX_TRACKED_CLIENTS = 10_000
@@ -75,6 +75,22 @@ def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+RATE_LIMITED = "too many requests; slow down and retry"
+
+
+def rate_limit_headers(limiter: RateLimiter, client: str) -> dict[str, str] | None:
+    """None when ``client`` may go on, else the headers of its 429 (``Retry-After``)."""
+    wait = limiter.acquire(client)
+    return {"Retry-After": retry_after(wait)} if wait else None
+
+
+def error_response(status: int, kind: str, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """Every error Tanya's HTTP layer sends: ``{"error": {"message", "type"}}``."""
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status,
+                        headers=headers)
+
+
 class ConcurrencyGate:
     """Admits at most ``limit`` requests at once; the rest are refused, not queued."""
 
@@ -113,7 +129,7 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -124,7 +140,7 @@ class BodySizeLimit:
             body = message.get("body", b"")
             size += len(body)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -140,10 +156,10 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        await _send_error(send, 413, "payload_too_large",
-                          f"the request body is larger than {self.max_bytes} bytes",
-                          [(b"connection", b"close")])
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(413, "payload_too_large",
+                             f"the request body is larger than {self.max_bytes} bytes",
+                             {"Connection": "close"})(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -184,15 +200,14 @@ class ChatWindowGuard:
             return
         paths = route_paths(scope)
         if any(p.startswith(_UNUSED_ROUTES) for p in paths):
-            await _send_error(send, 404, "not_found", "Not Found")
+            await error_response(404, "not_found", "Not Found")(scope, receive, send)
             return
         if scope["method"] == "POST" and any(p.startswith(_WORK_ROUTES) for p in paths):
             client = scope.get("client")
-            wait = self.limiter.acquire(client[0] if client else "unknown")
-            if wait:
-                await _send_error(send, 429, "rate_limited",
-                                  "too many requests; slow down and retry",
-                                  [(b"retry-after", retry_after(wait).encode())])
+            headers = rate_limit_headers(self.limiter, client[0] if client else "unknown")
+            if headers:
+                await error_response(429, "rate_limited", RATE_LIMITED, headers)(
+                    scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -206,12 +221,3 @@ def route_paths(scope: Scope) -> tuple[str, str]:
         path = path[len(root):]
     collapsed = "/" + "/".join(part for part in path.split("/") if part)
     return collapsed, posixpath.normpath(collapsed)
-
-
-async def _send_error(send: Send, status: int, kind: str, message: str,
-                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"error": {"message": message, "type": kind}}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()), *(headers or [])]})
-    await send({"type": "http.response.body", "body": body})

@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from assistant.api import error_response, make_api
+from assistant.api import make_api
 from assistant.errors import ConfigError
-from assistant.ratelimit import ChatWindowGuard
+from assistant.ratelimit import ChatWindowGuard, error_response
 from assistant.service import TanyaService
 from assistant.settings import Settings
 
