@@ -29,3 +29,14 @@ def test_every_data_file_is_package_data() -> None:
         package, *inside = path.relative_to(ROOT).parts
         assert any(fnmatch.fnmatch("/".join(inside), pattern)
                    for pattern in patterns.get(package, [])), f"{path} is not package data"
+
+
+def test_tanya_check_knows_every_runtime_dependency() -> None:
+    """`tanya check` imports what pyproject.toml declares; the two lists must not drift."""
+    from packaging.requirements import Requirement
+
+    from assistant.diagnostics import REQUIRED
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    # packaging is only used by the check itself, to compare versions.
+    assert set(REQUIRED) | {"packaging"} == {Requirement(d).name.lower() for d in declared}
