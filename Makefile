@@ -34,18 +34,12 @@ test: setup
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# The shipped question set against the default configuration, with regression bars.
+# The four shipped question sets: reports under eval-runs/, then the regression bars, which
+# live in one place (tests/eval/test_gate.py).
+SETS := ukraina ukraina-heldout ukraina-fresh offtopic
 eval: setup
-	$(BIN)/tanya eval run ukraina --out eval-runs/latest \
-		--fail-under hit@3=0.92 --fail-under mrr=0.85 --fail-under refusal.accuracy=0.92 \
-		--fail-over false_refusal_rate=0.03
-	$(BIN)/tanya eval run ukraina-heldout --out eval-runs/heldout \
-		--fail-under hit@3=0.94 --fail-under refusal.accuracy=0.80 \
-		--fail-over false_refusal_rate=0.03
-	$(BIN)/tanya eval run ukraina-fresh --out eval-runs/fresh \
-		--fail-under hit@3=0.95 --fail-under refusal.accuracy=0.81 \
-		--fail-over false_refusal_rate=0.03
-	$(BIN)/tanya eval run offtopic --out eval-runs/offtopic --fail-under refusal.accuracy=0.95
+	for set in $(SETS); do $(BIN)/tanya eval run $$set --out eval-runs/$$set || exit 2; done
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/eval/test_gate.py
 
 # Speed, memory and scale against the LangChain tutorial pipeline; writes docs/bench/.
 bench: setup
