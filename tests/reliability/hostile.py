@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from assistant.phrases import framing, is_refusal
+from assistant.types import Answer
+
 ARTICLE_FILE = Path(__file__).resolve().parents[2] / "index" / "corpus" / \
     "jaminan-keamanan-ukraina.id.txt"
 
@@ -62,3 +65,21 @@ def write_hostile_corpus(folder: Path) -> Path:
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "markup.md").write_text(MARKUP, encoding="utf-8")
     return folder
+
+
+def assert_only_quotes(answer: Answer, texts: dict[str, str]) -> None:
+    """The answer is the framing plus verbatim quotes with markers, or a refusal; nothing
+    an instruction asked for is said outside a quote."""
+    if answer.refused:
+        assert answer.citations == [] and is_refusal(answer.answer)
+        return
+    quotes = [c.quote for c in answer.citations]
+    expected = f"{framing(answer.lang)} " + " ".join(
+        f"{q} [{i}]" for i, q in enumerate(quotes, start=1))
+    assert answer.answer == expected
+    for c in answer.citations:
+        assert texts[c.doc_id][c.start:c.end] == c.quote, "quotes are exact source text"
+    outside = answer.answer
+    for q in quotes:
+        outside = outside.replace(q, "")
+    assert not any(word in outside for word in OBEYED)

@@ -17,19 +17,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.phrases import framing, is_refusal
 from assistant.server import create_app
 from assistant.service import TanyaService
 from assistant.settings import Settings
-from assistant.types import Answer
 from index.documents import Document, bundled_documents, load_corpus
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 from tests.reliability.conftest import client_from
 from tests.reliability.hostile import (
     MARKUP_QUESTION,
     MARKUP_TITLE,
-    OBEYED,
     PAYLOAD_B64,
+    assert_only_quotes,
     write_hostile_corpus,
 )
 from tests.support.fake_openai import FakeLLMServer, Reply
@@ -52,24 +50,6 @@ def _hostile_docs(tmp: Path) -> list[Document]:
     return docs
 
 
-def _assert_only_quotes(answer: Answer, texts: dict[str, str]) -> None:
-    """The answer is the framing plus verbatim quotes with markers, or a refusal; nothing
-    an instruction asked for is said outside a quote."""
-    if answer.refused:
-        assert answer.citations == [] and is_refusal(answer.answer)
-        return
-    quotes = [c.quote for c in answer.citations]
-    expected = f"{framing(answer.lang)} " + " ".join(
-        f"{q} [{i}]" for i, q in enumerate(quotes, start=1))
-    assert answer.answer == expected
-    for c in answer.citations:
-        assert texts[c.doc_id][c.start:c.end] == c.quote, "quotes are exact source text"
-    outside = answer.answer
-    for q in quotes:
-        outside = outside.replace(q, "")
-    assert not any(word in outside for word in OBEYED)
-
-
 @pytest.mark.slow
 def test_instructions_in_documents_change_no_extractive_answer(
         e5: E5SmallQ4Embedder, e5_service: TanyaService, tmp_path: Path) -> None:
@@ -81,7 +61,7 @@ def test_instructions_in_documents_change_no_extractive_answer(
     cited_hostile = 0
     for question in QUESTIONS:
         clean, answer = e5_service.ask(question), dirty.ask(question)
-        _assert_only_quotes(answer, texts)
+        assert_only_quotes(answer, texts)
         if any(c.doc_id in hostile_ids for c in answer.citations):
             cited_hostile += 1
         elif not answer.refused:
