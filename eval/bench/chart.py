@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-QUERY_TARGET_MS = 100.0
+from eval.bench.report import STORE_QUERY_P95_TARGET_MS
 
 
 def write_chart(results: dict[str, Any], path: Path) -> Path:
@@ -23,7 +23,7 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
     left.plot(chunks, [p["query_ms"]["p50"] for p in points], "o-", label="p50")
     left.plot(chunks, [p["query_ms"]["p95"] for p in points], "s--", label="p95")
-    left.axhline(QUERY_TARGET_MS, color="tab:red", lw=1, ls=":", label="target p95")
+    left.axhline(STORE_QUERY_P95_TARGET_MS, color="tab:red", lw=1, ls=":", label="target p95")
     left.set(xscale="log", yscale="log", xlabel="chunks in store (synthetic vectors)",
              ylabel="ms", title=f"Store query, k={results['scale']['k']}")
     left.legend(fontsize=8)

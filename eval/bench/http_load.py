@@ -122,16 +122,9 @@ def run_http(home: Path, questions: Sequence[Question], alone: int, clients: int
 
 
 def _questions(questions: Sequence[Question]) -> Iterator[dict[str, Any]]:
-    lock = threading.Lock()
-    cycle = itertools.cycle(
+    """Request bodies in order, forever (callers take them under their own lock)."""
+    return itertools.cycle(
         [{"question": q.question, "history": q.history_dicts()} for q in questions])
-
-    def take() -> Iterator[dict[str, Any]]:
-        while True:
-            with lock:
-                item = next(cycle)
-            yield item
-    return take()
 
 
 def _ask(client: httpx.Client, body: dict[str, Any]) -> tuple[float, bool]:
