@@ -145,11 +145,12 @@ def test_reopened_by_fresh_processes_after_repeated_builds(tanya_home: Path,
     assert [d["doc_id"] for d in shown["documents"]] == sorted(d.doc_id for d in docs)
 
 
-def test_a_rebuild_by_another_process_is_picked_up_while_serving(tanya_home: Path) -> None:
+def test_a_rebuild_by_another_writer_is_picked_up_while_serving(tanya_home: Path) -> None:
     serving = _service(tanya_home)
     serving.build()
     quote = serving.ask("What does Kyiv demand?").citations[0].quote
-    # Another process (here: another service on the same client) rebuilds the index.
+    # Another writer (a second service on the same client, as a second process would be
+    # through a Chroma server) rebuilds the index.
     other = TanyaService(serving.settings, embedder=HashEmbedder(64),
                          client=serving.store.client)
     other.build(rebuild=True)
