@@ -6,10 +6,10 @@ with a background of general sentences (``background.txt``: everyday topics in E
 and Indonesian, none on the article's subject) can: a question whose best match in the
 background beats its best match in the index is about something else.
 
-The background vectors depend only on the embedder and the sentences. The default
-embedder's ship with the package (``background-<digest>.npy``, written by
-``python -m assistant.background``); any other embedder's are computed once (during
-``tanya index build``, or on the first question) and cached under ``TANYA_HOME``.
+The background vectors depend only on the embedder and the sentences. They are computed
+once (during ``tanya index build``, or on the first question) and cached under
+``TANYA_HOME``, never shipped: a 4-bit embedder's arithmetic differs slightly from one CPU
+to the next, and the question vectors they are compared with are computed on this one.
 """
 
 from __future__ import annotations
@@ -51,18 +51,17 @@ def vectors_name(embedder: TanyaEmbeddings, sentences: list[str]) -> str:
 
 
 def load_background(embedder: TanyaEmbeddings, cache_dir: Path) -> Background:
-    """The background for ``embedder``: shipped, cached, or embedded now (and cached)."""
+    """The background for ``embedder``: cached, or embedded now (and cached)."""
     sentences = background_sentences()
-    name = vectors_name(embedder, sentences)
-    for path in (BACKGROUND_PATH.with_name(name), cache_dir / name):
-        try:
-            vectors = np.load(path)
-        except (OSError, ValueError):
-            continue  # not there, or a damaged file
-        if vectors.shape == (len(sentences), embedder.dim):
-            return Background(vectors)
+    path = cache_dir / vectors_name(embedder, sentences)
+    try:
+        cached = np.load(path)
+        if cached.shape == (len(sentences), embedder.dim):
+            return Background(cached)
+    except (OSError, ValueError, EOFError):
+        pass  # not there yet, or a damaged file: embed again
     vectors = np.asarray(embedder.embed_passages(sentences), dtype=np.float32)
-    _save(cache_dir / name, vectors)
+    _save(path, vectors)
     return Background(vectors)
 
 
@@ -78,17 +77,3 @@ def _save(path: Path, vectors: np.ndarray) -> None:
     except OSError:
         pass
 
-
-if __name__ == "__main__":
-    # Regenerate the shipped vectors of the default embedder after editing the sentences:
-    # write the new file first (errors surface), then remove the stale ones.
-    from index.embedders import DEFAULT_EMBEDDER, make_embedder
-
-    default = make_embedder(DEFAULT_EMBEDDER)
-    target = BACKGROUND_PATH.with_name(vectors_name(default, background_sentences()))
-    np.save(target, np.asarray(default.embed_passages(background_sentences()),
-                               dtype=np.float32))
-    for stale in BACKGROUND_PATH.parent.glob("background-*.npy"):
-        if stale != target:
-            stale.unlink()
-    print(f"wrote {target}")

@@ -1,4 +1,4 @@
-"""The off-topic check's background: shipped, cached, and what it refuses."""
+"""The off-topic check's background: embedded once, cached, and what it refuses."""
 
 from __future__ import annotations
 
@@ -19,17 +19,18 @@ from eval.calibrate import OFF_TOPIC_MARGIN
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 
 
-def test_the_default_embedders_vectors_ship_for_the_current_sentences(
-        e5: E5SmallQ4Embedder) -> None:
-    """Editing background.txt without `python -m assistant.background` fails here."""
+def test_the_default_embedders_background_is_embedded_at_build_and_cached(
+        e5: E5SmallQ4Embedder, e5_service: TanyaService) -> None:
+    """Computed on this machine, never shipped: a 4-bit engine's floats differ by CPU."""
+    assert not list(BACKGROUND_PATH.parent.glob("*.npy"))
     sentences = background_sentences()
-    shipped = BACKGROUND_PATH.with_name(vectors_name(e5, sentences))
-    assert shipped.exists(), "run `python -m assistant.background` to regenerate"
-    vectors = np.load(shipped)
+    cached = e5_service.settings.home / "cache" / vectors_name(e5, sentences)
+    vectors = np.load(cached)  # written by the fixture's build, before any question
     assert vectors.shape == (len(sentences), e5.dim)
     sample = [0, len(sentences) // 2, len(sentences) - 1]
     fresh = e5.embed_passages([sentences[i] for i in sample])
-    assert np.allclose(vectors[sample], fresh, atol=1e-4)
+    # Both normalized: the same sentences, whatever batch they were embedded in.
+    assert (np.sum(vectors[sample] * fresh, axis=1) > 0.999).all()
 
 
 def test_the_background_has_no_word_of_the_articles_subject() -> None:
@@ -65,11 +66,14 @@ def test_an_unwritable_cache_still_answers(tmp_path: Path) -> None:
     assert background_of.vectors.shape == (len(background_sentences()), 32)
 
 
-# From the blind off-topic set; none has a near-twin among the background sentences.
+# From the blind off-topic set; none has a near-twin among the background sentences,
+# and each clears the confidence threshold by more than a CPU's rounding (else the
+# refusal would be for low confidence, not for the topic).
 @pytest.mark.parametrize(
     ("question", "lang"),
     [("Why is the sky blue?", "en"),
-     ("How do I get my cat to stop scratching the sofa?", "en"),
+     ("Is it better to pay off my credit card first or put money into a savings account",
+      "en"),
      ("my phone won't charge anymore, even with a new cable. what should I try", "en"),
      ("Mengapa bulan terlihat berubah bentuk setiap malam?", "id")])
 def test_off_topic_questions_are_refused_by_the_background(
