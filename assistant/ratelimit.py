@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -111,12 +112,22 @@ class ConcurrencyGate:
             self.active = max(0, self.active - 1)
 
 
+# A refused body is still read, up to these bounds, before the 413 goes out: a client
+# that is still sending when the server closes gets a connection reset instead of the
+# response (urllib, requests and httpx report a network error, not the 413).
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+_DRAIN_IDLE_S = 2.0  # a client that stops sending mid-body
+_DRAIN_TOTAL_S = 15.0
+
+
 class BodySizeLimit:
     """ASGI middleware: 413 for bodies over ``max_bytes``, counted as they arrive.
 
-    A declared Content-Length over the limit is refused before reading; chunked
-    bodies (no Content-Length) are read up to the limit, then refused. Accepted
-    bodies are replayed to the app unchanged.
+    A declared Content-Length over the limit is refused without passing anything to the
+    app; chunked bodies (no Content-Length) are read up to the limit, then refused. The
+    rest of a refused body is read and discarded (up to ``DRAIN_MAX_BYTES``) so that the
+    client can read the 413; a larger one, or one behind ``Expect: 100-continue``, is
+    answered at once. Accepted bodies are replayed to the app unchanged.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -129,6 +140,11 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
+            # With Expect: 100-continue the client waits for our word before sending:
+            # reading would invite the body, answering now spares it.
+            drain = declared <= DRAIN_MAX_BYTES and not _expects_continue(scope)
+            if drain and not await _drain(receive, 0):
+                return
             await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -140,6 +156,8 @@ class BodySizeLimit:
             body = message.get("body", b"")
             size += len(body)
             if size > self.max_bytes:
+                if message.get("more_body", False) and not await _drain(receive, size):
+                    return
                 await self._refuse(scope, receive, send)
                 return
             chunks.append(body)
@@ -160,6 +178,28 @@ class BodySizeLimit:
         await error_response(413, "payload_too_large",
                              f"the request body is larger than {self.max_bytes} bytes",
                              {"Connection": "close"})(scope, receive, send)
+
+
+async def _drain(receive: Receive, size: int) -> bool:
+    """Read and discard the rest of a body until it ends, passes ``DRAIN_MAX_BYTES`` or
+    stalls; False if the client went away (nobody to answer)."""
+    with anyio.move_on_after(_DRAIN_TOTAL_S):
+        while size <= DRAIN_MAX_BYTES:
+            with anyio.move_on_after(_DRAIN_IDLE_S) as idle:
+                message = await receive()
+            if idle.cancelled_caught:
+                break
+            if message["type"] == "http.disconnect":
+                return False
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    return True
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue"
+               for name, value in scope.get("headers", []))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -40,13 +40,14 @@ class UnreadyServer(LiveServer):
 
 
 def raw_http(port: int, head: bytes, body_chunks: int = 0, chunk: bytes = b"",
-             timeout: float = 10) -> tuple[int, bytes]:
-    """Send ``head`` then up to ``body_chunks`` copies of ``chunk`` as they are accepted;
-    stop sending as soon as the server answers. Returns (status, response bytes)."""
+             timeout: float = 10, tail: bytes = b"") -> tuple[int, bytes]:
+    """Send ``head``, then up to ``body_chunks`` copies of ``chunk`` and ``tail`` as the
+    server accepts them; stop sending as soon as it answers. Returns (status, response)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(head)
         sock.setblocking(False)
-        sent = 0
+        pending = [chunk] * body_chunks + ([tail] if tail else [])
+        unsent = b""  # what a partial send left of the current piece
         deadline = time.monotonic() + timeout
         response = b""
         while time.monotonic() < deadline:
@@ -62,14 +63,15 @@ def raw_http(port: int, head: bytes, body_chunks: int = 0, chunk: bytes = b"",
                 pass
             except ConnectionResetError:
                 break
-            if sent < body_chunks:
+            if not unsent and pending:
+                unsent = pending.pop(0)
+            if unsent:
                 try:
-                    sock.sendall(chunk)
-                    sent += 1
+                    unsent = unsent[sock.send(unsent):]
                 except BlockingIOError:
                     time.sleep(0.01)
                 except (BrokenPipeError, ConnectionResetError):
-                    sent = body_chunks
+                    unsent, pending = b"", []
             else:
                 time.sleep(0.01)
     status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
