@@ -31,6 +31,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-quic"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Every server the tests talk to is on 127.0.0.1: a proxy from the developer's shell
+    would see (or break) those requests, since the tests' HTTP clients trust the
+    environment."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
+        os.environ.pop(name, None)
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
 @pytest.fixture(autouse=True)
 def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data directory."""

@@ -80,7 +80,10 @@ def test_kyiv_demand_cites_the_budapest_sentence(e5_service):
     answer = e5_service.ask("What does Kyiv demand?")
     assert not answer.refused
     assert any("Memorandum Budapest 1994" in c.quote for c in answer.citations)
-    assert answer.citations[0].section.startswith("Posisi Ukraina")
+    # Which of two near-tied runners-up is quoted second is not the point: the
+    # Budapest demand is cited from its section.
+    assert any(c.section.startswith("Posisi Ukraina") and "Budapest" in c.quote
+               for c in answer.citations)
 
 
 @pytest.mark.parametrize(

@@ -271,11 +271,11 @@ def test_a_server_that_is_down_is_named() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     started = time.monotonic()
     with pytest.raises(LLMError) as caught:
-        list(OpenAIAnswerer("m", url, SECRET, timeout=5).stream("q", "en", [], PASSAGES))
+        list(OpenAIAnswerer("m", url, SECRET, timeout=30).stream("q", "en", [], PASSAGES))
     message = str(caught.value)
     assert f"{url}/chat/completions cannot be reached" in message
     assert "OPENAI_BASE_URL" in message and SECRET not in message
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # refused at once, not after the timeout
 
 
 # -- Ollama native ------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_the_timeout_bounds_the_whole_answer(
     started = time.monotonic()
     with pytest.raises(LLMError, match=r"did not finish answering within 1s"):
         llm_service.ask("Apa tuntutan Kyiv?", llm="openai:fake")
-    assert 0.9 < time.monotonic() - started < 2.5
+    assert 0.9 < time.monotonic() - started < 6  # the fake would hang for 30 s
 
 
 def test_cli_answers_with_the_llm_and_reports_failures_in_one_line(

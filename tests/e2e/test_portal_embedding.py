@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.support.live_server import LiveServer
-from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
@@ -46,11 +45,10 @@ class Portal:
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """A static web server for the portal page; reachable as 127.0.0.1 and as localhost."""
     root = tmp_path_factory.mktemp("portal")
-    port = free_port()
     handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield Portal(root, port)
+    yield Portal(root, int(httpd.server_address[1]))
     httpd.shutdown()
     httpd.server_close()
 

@@ -7,6 +7,8 @@ and the concurrency bound (a request beyond TANYA_MAX_CONCURRENT_REQUESTS is ref
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.reliability.conftest import RATE_LIMIT, client_from
@@ -20,9 +22,13 @@ def test_a_client_over_quota_gets_429_while_others_are_served(
         hostile_server: LiveServer) -> None:
     with client_from(hostile_server, "127.0.0.2") as greedy, \
             client_from(hostile_server, "127.0.0.3") as polite:
+        started = time.monotonic()
         statuses = [greedy.post("/api/ask", json=QUESTION).status_code
                     for _ in range(RATE_LIMIT + 5)]
-        assert statuses.count(200) in range(RATE_LIMIT, RATE_LIMIT + 2)
+        # The bucket refills while we ask (one token per 60/RATE_LIMIT s): a slow machine
+        # is let through a little more, never less than the burst.
+        refilled = int((time.monotonic() - started) * RATE_LIMIT / 60) + 1
+        assert RATE_LIMIT <= statuses.count(200) <= RATE_LIMIT + refilled, statuses
         limited = greedy.post("/api/ask", json=QUESTION)
         assert limited.status_code == 429
         assert limited.json()["error"]["type"] == "rate_limited"

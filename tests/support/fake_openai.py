@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.support.servers import free_port
-
 Mode = Literal["stream", "json", "error", "raw", "hang", "trickle"]
 _MAX_WAIT = 30.0  # a hanging handler gives up by itself if the test forgets to stop
 
@@ -51,7 +49,7 @@ class Recorded:
 
 @dataclass
 class FakeLLMServer:
-    port: int = field(default_factory=free_port)
+    port: int = 0  # 0: the system picks a free one at start (no pick-then-bind race)
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     _replies: deque[Reply] = field(default_factory=deque)
@@ -72,6 +70,7 @@ class FakeLLMServer:
             server_fake = fake
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = int(self._server.server_address[1])
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-llm", daemon=True

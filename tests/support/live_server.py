@@ -27,8 +27,23 @@ class LiveServer:
         self.log = home / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 120) -> LiveServer:
+    def start(self, timeout: float = 120, attempts: int = 3) -> LiveServer:
+        """Start and wait for ``/readyz``; on a port another process took between
+        picking and binding it, start again on a new one."""
         self.home.mkdir(parents=True, exist_ok=True)
+        for attempt in range(attempts):
+            try:
+                self._start_once(timeout)
+                return self
+            except RuntimeError:
+                if attempt == attempts - 1 or "address already in use" not in self.output():
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                self.log = self.home / f"serve-{self.port}.log"
+        return self
+
+    def _start_once(self, timeout: float) -> None:
         # Only the TANYA_* settings a test passes: a developer's own (an API key, a
         # Chroma URL...) must not leak into the server under test.
         env = child_env(self.home, self.env)
@@ -42,7 +57,6 @@ class LiveServer:
         except TimeoutError:
             self.stop()
             raise TimeoutError(f"tanya serve did not get ready; log:\n{self.output()}") from None
-        return self
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -34,12 +35,14 @@ def free_port() -> int:
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``check`` until it holds. Connection errors and missing files mean "not yet";
+    any other error (a server that exited) is raised at once, not after the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except Exception:
+        except (OSError, httpx.HTTPError):
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} did not come up within {timeout}s")
@@ -69,8 +72,6 @@ class ChromaServer:
                 [binary, "run", "--path", str(self.path), "--host", "127.0.0.1",
                  "--port", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
-        import httpx
-
         wait_until(lambda: httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).is_success,
                    timeout, f"chroma server on port {self.port}")
         return self
