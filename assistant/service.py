@@ -78,7 +78,7 @@ class TanyaService:
         self.hybrid = hybrid
         self.sentence_weight = sentence_weight
         # Calibrated with the threshold (None: no off-topic check); calibration sets it.
-        self.off_topic_margin = off_topic_margin(self.embedder.spec)
+        self.off_topic_margin = off_topic_margin(self.embedder.calibration_spec)
         self._background_set: Background | None = None
         self._background_lock = threading.Lock()
         self._client = client
@@ -348,7 +348,8 @@ class TanyaService:
         self, state: dict[str, Any], scored: Sequence[ScoredSentence],
         chosen: Sequence[ScoredSentence],
     ) -> RefusalDecision:
-        threshold = refusal_threshold(self.embedder.spec, self.settings.refusal_threshold)
+        threshold = refusal_threshold(self.embedder.calibration_spec,
+                                      self.settings.refusal_threshold)
         best_first = sorted(chosen, key=lambda s: -s.score)
         lead = None
         if scored and self.off_topic_margin is not None:

