@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test lint eval bench serve clean
+.PHONY: setup chat test lint eval bench soak serve clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,11 @@ eval: setup
 # Speed, memory and scale against the LangChain tutorial pipeline; writes docs/bench/.
 bench: setup
 	$(BIN)/tanya bench --out docs/bench
+
+# Memory under sustained load: a live server answering, then rejecting (429), 20 minutes
+# each; writes docs/bench/soak.json and soak_rss.png. Not part of `make test`.
+soak: setup
+	$(BIN)/tanya bench --soak --out docs/bench
 
 lint: setup
 	$(BIN)/ruff check .

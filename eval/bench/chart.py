@@ -1,4 +1,5 @@
-"""The published chart: store query latency and build time against store size.
+"""The published charts: store query latency and build time against store size, and
+resident memory over a soak.
 
 Drawn with matplotlib (in the ``bench`` extra), imported here only.
 """
@@ -37,6 +38,31 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
     load = results["load_average"]["start"][0]
     fig.suptitle(f"tanya bench on {results['machine']['cores']} cores "
                  f"(load {load:.1f} at start)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_soak_chart(results: dict[str, Any], path: Path) -> Path:
+    """Write a small PNG: resident memory over time for each soak run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(7, 3.4), dpi=100)
+    for mode, run in results["runs"].items():
+        minutes = [t / 60 for t, _ in run["samples"]]
+        axis.plot(minutes, [mb for _, mb in run["samples"]],
+                  label=f"{mode} ({run['slope_mb_per_min']:+.2f} MB/min after warm-up)")
+    axis.axvline(results["config"]["warm_up_minutes"], color="grey", lw=1, ls=":",
+                 label="end of warm-up")
+    axis.set(xlabel="minutes", ylabel="resident memory (MB)",
+             title=f"tanya serve under load, {results['config']['clients']} urllib clients")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -1,4 +1,5 @@
-"""``tanya bench [--json] [--quick] [--out DIR]``: parse, run, print.
+"""``tanya bench [--json] [--quick] [--out DIR]`` and ``tanya bench --soak [--minutes M]``:
+parse, run, print.
 
 Only argparse is imported here; the benchmark and everything it measures load in the
 handler, so registering the command costs the rest of the CLI nothing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,11 +21,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the results object")
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny counts")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="write results.json, results.md and latency_vs_store_size.png")
+                        help="write results.json, results.md and latency_vs_store_size.png "
+                             "(with --soak: soak.json and soak_rss.png)")
+    parser.add_argument("--soak", action="store_true",
+                        help="instead: resident memory of a live server under sustained load, "
+                             "answering and then rejecting (429), with its slope per minute")
+    parser.add_argument("--minutes", type=float, default=20.0,
+                        help="with --soak: length of each of the two runs (default 20; the "
+                             "first quarter, at most 5 minutes, is warm-up)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.soak:
+        return run_soak_command(args)
+    if args.minutes != 20.0:
+        from assistant.errors import ConfigError
+
+        raise ConfigError("--minutes goes with --soak")
     from assistant.commands.common import print_json, say
     from eval.bench.chart import write_chart
     from eval.bench.config import BenchConfig
@@ -47,3 +62,47 @@ def run(args: argparse.Namespace) -> int:
         missed = [name for name, t in results["targets"].items() if t["met"] is False]
         print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nall measured targets met")
     return 0
+
+
+def run_soak_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from assistant.commands.common import print_json, say
+    from assistant.errors import ConfigError
+    from eval.bench.chart import write_soak_chart
+    from eval.bench.soak import SoakConfig, run_soak
+    from eval.questionset import load_question_set
+
+    try:
+        config = SoakConfig(minutes=args.minutes, warm_up_minutes=min(5.0, args.minutes / 4))
+    except ValueError as exc:
+        raise ConfigError(f"--soak: {exc}") from None
+    questions = load_question_set("ukraina").questions
+    with tempfile.TemporaryDirectory(prefix="tanya-soak-") as tmp:
+        results = run_soak(Path(tmp), questions, config, say)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "soak.json").write_text(
+            json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_soak_chart(results, args.out / "soak_rss.png")
+        say(f"bench: wrote {args.out}/soak.json, soak_rss.png")
+    if args.json:
+        print_json(results)
+    else:
+        print(soak_table(results))
+    return 0 if results["met"] else 1
+
+
+def soak_table(results: dict[str, Any]) -> str:
+    """One row per run: requests, statuses, memory and its slope after the warm-up."""
+    rows = ["| run | requests | statuses | RSS first / after warm-up / last (MB) "
+            "| slope (MB/min) |", "|---|---|---|---|---|"]
+    for mode, run in results["runs"].items():
+        rss = run["rss_mb"]
+        statuses = ", ".join(f"{k}: {v}" for k, v in run["statuses"].items())
+        rows.append(f"| {mode} | {run['requests']:,} | {statuses} | {rss['first']} / "
+                    f"{rss['after_warm_up']} / {rss['last']} | {run['slope_mb_per_min']:+.3f} |")
+    verdict = "met" if results["met"] else "MISSED"
+    rows.append(f"\ntarget: slope <= {results['target_slope_mb_per_min']} MB/min in both runs: "
+                f"{verdict}")
+    return "\n".join(rows)

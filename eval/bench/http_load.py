@@ -38,10 +38,12 @@ def _client(url: str) -> httpx.Client:
 
 
 class ServeProcess:
-    """``tanya serve`` (API and chat window, one process) on a free loopback port."""
+    """``tanya serve`` (API and chat window, one process) on a free loopback port, with
+    the TANYA_* settings of ``env`` only (default: the rate limit off)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.env = {"TANYA_RATE_LIMIT_PER_MINUTE": "0"} if env is None else env
         with socket.socket() as sock:
             sock.bind((_HOST, 0))
             self.port = int(sock.getsockname()[1])
@@ -51,7 +53,7 @@ class ServeProcess:
 
     def start(self) -> float:
         """Start and wait for ``/readyz``; returns the seconds that took."""
-        env = child_env(self.home, {"TANYA_RATE_LIMIT_PER_MINUTE": "0"})
+        env = child_env(self.home, self.env)
         started = time.perf_counter()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(

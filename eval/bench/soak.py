@@ -1,0 +1,164 @@
+"""``tanya bench --soak``: resident memory of a live ``tanya serve`` under sustained load.
+
+Two runs, each against a fresh server on 127.0.0.1: *answering* (rate limit off, every
+request answered, half of them new wordings that miss the query cache) and *rejected*
+(the default per-client rate limit, so nearly every request is a 429). The clients are
+``urllib`` threads opening a new connection per request, as simple portal back-ends do.
+Resident memory is sampled at a fixed interval; a leak shows as the slope of a
+least-squares line through the samples after the warm-up (threads, allocator arenas and
+the query cache fill during it). Every run is bounded in time and in requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.bench.http_load import ServeProcess
+from eval.questionset import Question
+
+SLOPE_TARGET_MB_PER_MIN = 0.2
+MODES = ("answering", "rejected")
+
+
+@dataclass(frozen=True)
+class SoakConfig:
+    """Length and shape of each run; the default is the 20-minute soak."""
+
+    minutes: float = 20.0
+    warm_up_minutes: float = 5.0
+    clients: int = 8
+    sample_seconds: float = 10.0
+    max_requests: int = 5_000_000  # a bound far above what 2 cores serve in 20 minutes
+
+    def __post_init__(self) -> None:
+        if self.minutes <= 0:
+            raise ValueError("--minutes must be positive")
+        if not 0 <= self.warm_up_minutes < self.minutes:
+            raise ValueError("the warm-up must be shorter than the soak")
+        if self.clients < 1 or self.sample_seconds <= 0:
+            raise ValueError("a soak needs at least one client and a positive interval")
+
+
+def run_soak(home: Path, questions: Sequence[Question], config: SoakConfig,
+             say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Both runs, one after the other; each gets its own data directory and server."""
+    runs = {}
+    for mode in MODES:
+        say(f"soak: {mode}, {config.clients} clients for {config.minutes:g} min...")
+        runs[mode] = soak_once(home / mode, mode, questions, config)
+        say(f"soak: {mode}: {runs[mode]['slope_mb_per_min']:+.3f} MB/min after the warm-up")
+    return {"config": asdict(config), "target_slope_mb_per_min": SLOPE_TARGET_MB_PER_MIN,
+            "runs": runs,
+            "met": all(r["slope_mb_per_min"] <= SLOPE_TARGET_MB_PER_MIN for r in runs.values())}
+
+
+def soak_once(home: Path, mode: str, questions: Sequence[Question],
+              config: SoakConfig) -> dict[str, Any]:
+    """One run: start a server, load it for ``config.minutes``, sample its memory."""
+    if mode not in MODES:
+        raise ValueError(f"unknown soak mode {mode!r}; use one of {', '.join(MODES)}")
+    home.mkdir(parents=True, exist_ok=True)
+    # "answering" turns the rate limit off; "rejected" keeps the default, which all the
+    # clients share (they come from one address).
+    server = ServeProcess(home, None if mode == "answering" else {})
+    startup = server.start()
+    try:
+        load = _Load(server.url, _bodies(questions, fresh_wordings=mode == "answering"),
+                     config.max_requests)
+        samples = load.run(config.clients, config.minutes * 60, config.sample_seconds,
+                           server.rss_mb)
+    finally:
+        server.stop()
+    after = [(t, mb) for t, mb in samples if t >= config.warm_up_minutes * 60]
+    return {"mode": mode, "startup_s": round(startup, 2), "requests": load.total,
+            "statuses": dict(sorted(load.statuses.items())),
+            "throughput_rps": round(load.total / max(samples[-1][0], 1e-9), 1),
+            "rss_mb": {"first": samples[0][1], "after_warm_up": after[0][1],
+                       "last": samples[-1][1], "max": max(mb for _, mb in samples)},
+            "slope_mb_per_min": round(slope_mb_per_min(after), 3),
+            "samples": [[round(t, 1), mb] for t, mb in samples]}
+
+
+def slope_mb_per_min(samples: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per minute (0 for under 2)."""
+    if len(samples) < 2:
+        return 0.0
+    seconds, mb = zip(*samples, strict=True)
+    return statistics.linear_regression(seconds, mb).slope * 60
+
+
+def _bodies(questions: Sequence[Question], fresh_wordings: bool) -> Iterator[bytes]:
+    """Request bodies, forever: the questions in order; with ``fresh_wordings`` every
+    other one is a new wording, so the query cache keeps missing and evicting."""
+    for i, question in enumerate(itertools.cycle(questions)):
+        text = f"{question.question} ({i})" if fresh_wordings and i % 2 else question.question
+        yield json.dumps({"question": text, "history": question.history_dicts()},
+                         ensure_ascii=False).encode()
+
+
+class _Load:
+    """Client threads posting to ``/api/ask`` until the time or the request budget ends."""
+
+    def __init__(self, url: str, bodies: Iterator[bytes], max_requests: int) -> None:
+        self.url = f"{url}/api/ask"
+        self.bodies = bodies
+        self.max_requests = max_requests
+        self.total = 0
+        self.statuses: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def run(self, clients: int, seconds: float, every: float,
+            rss_mb: Callable[[], float]) -> list[tuple[float, float]]:
+        threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
+        started = time.monotonic()
+        samples = [(0.0, rss_mb())]
+        for thread in threads:
+            thread.start()
+        try:
+            while not self._stop.wait(every):
+                elapsed = time.monotonic() - started
+                samples.append((elapsed, rss_mb()))
+                if elapsed >= seconds:
+                    break
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(60)
+        return samples
+
+    def _client(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                if self.total >= self.max_requests:
+                    self._stop.set()
+                    return
+                self.total += 1
+                body = next(self.bodies)
+            status = self._post(body)
+            with self._lock:
+                self.statuses[status] += 1
+
+    def _post(self, body: bytes) -> str:
+        request = urllib.request.Request(self.url, data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+                return str(response.status)
+        except urllib.error.HTTPError as error:
+            error.read()
+            return str(error.code)
+        except OSError as error:  # refused, reset, timed out: counted, not fatal
+            return type(error).__name__

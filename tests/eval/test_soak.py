@@ -1,0 +1,57 @@
+"""`tanya bench --soak`, short: both runs against live servers, with a loose memory bound.
+
+The 20-minute soak (`make soak`) is where the 0.2 MB/min target is measured; here one
+minute per run checks the plumbing (servers, urllib clients, sampling, the slope, the
+chart) and catches a gross leak: a few hundred bytes kept per rejected request would
+show as tens of MB per minute at the rate the rejected run reaches.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.settings import Settings
+from eval.bench.soak import SoakConfig, slope_mb_per_min
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+LOOSE_SLOPE_MB_PER_MIN = 10.0
+
+
+def test_a_short_soak_answers_rejects_and_stays_flat(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "soak"
+    main(["bench", "--soak", "--minutes", "1", "--json", "--out", str(out)])
+    results = json.loads(capsys.readouterr().out)
+    assert results == json.loads((out / "soak.json").read_text())
+    assert results["config"]["minutes"] == 1 and results["config"]["warm_up_minutes"] == 0.25
+    answering, rejected = results["runs"]["answering"], results["runs"]["rejected"]
+    assert set(answering["statuses"]) == {"200"} and answering["requests"] > 100
+    # One client address under the default quota (a burst of `quota`, then `quota` a
+    # minute): almost everything is a 429.
+    quota, seconds = Settings().rate_limit_per_minute, rejected["samples"][-1][0]
+    assert set(rejected["statuses"]) == {"200", "429"}
+    assert quota <= rejected["statuses"]["200"] <= quota * (1 + seconds / 60) + 10
+    assert rejected["statuses"]["429"] > 20 * rejected["statuses"]["200"]
+    for run in (answering, rejected):
+        times = [t for t, _ in run["samples"]]
+        assert times == sorted(times) and 55 <= times[-1] <= 120
+        assert run["slope_mb_per_min"] < LOOSE_SLOPE_MB_PER_MIN, run["samples"]
+        assert run["rss_mb"]["max"] < 400
+    chart = (out / "soak_rss.png").read_bytes()
+    assert chart.startswith(b"\x89PNG") and len(chart) < 200_000
+
+
+def test_the_slope_is_megabytes_per_minute() -> None:
+    assert slope_mb_per_min([(0, 100.0), (60, 101.0), (120, 102.0)]) == pytest.approx(1.0)
+    assert slope_mb_per_min([(0, 100.0), (30, 99.0), (60, 100.0)]) == pytest.approx(0.0)
+    assert slope_mb_per_min([(0, 100.0)]) == 0.0
+
+
+@pytest.mark.parametrize(("minutes", "warm_up"), [(0, 0), (1, 1), (1, -1)])
+def test_a_soak_needs_time_after_its_warm_up(minutes: float, warm_up: float) -> None:
+    with pytest.raises(ValueError):
+        SoakConfig(minutes=minutes, warm_up_minutes=warm_up)
