@@ -112,11 +112,14 @@ class ConcurrencyGate:
             self.active = max(0, self.active - 1)
 
 
-# A refused body is still read, up to these bounds, before the 413 goes out: a client
-# that is still sending when the server closes gets a connection reset instead of the
-# response (urllib, requests and httpx report a network error, not the 413).
+# A refused body is still read, within these bounds, before the 413 goes out: a client
+# still sending when the server closes gets a connection reset instead of the response
+# (urllib, requests and httpx report a network error, not the 413). Past them (too big,
+# stalled, too slow, or too many refused bodies being read at once) the 413 goes out at
+# once and the connection closes.
 DRAIN_MAX_BYTES = 16 * 1024 * 1024
-_DRAIN_IDLE_S = 2.0  # a client that stops sending mid-body
+DRAIN_MAX_CONCURRENT = 4  # reading a refused body costs a connection and bandwidth
+_DRAIN_IDLE_S = 2.0
 _DRAIN_TOTAL_S = 15.0
 
 
@@ -125,14 +128,16 @@ class BodySizeLimit:
 
     A declared Content-Length over the limit is refused without passing anything to the
     app; chunked bodies (no Content-Length) are read up to the limit, then refused. The
-    rest of a refused body is read and discarded (up to ``DRAIN_MAX_BYTES``) so that the
-    client can read the 413; a larger one, or one behind ``Expect: 100-continue``, is
-    answered at once. Accepted bodies are replayed to the app unchanged.
+    rest of a refused body is read and discarded (see ``DRAIN_MAX_BYTES``) so that the
+    client can read the 413; a declared length past that bound, or one behind
+    ``Expect: 100-continue``, is answered without reading. Accepted bodies are replayed
+    to the app unchanged.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.draining = 0  # refused bodies being read now (one event loop: no lock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.max_bytes <= 0:
@@ -142,10 +147,10 @@ class BodySizeLimit:
         if declared is not None and declared > self.max_bytes:
             # With Expect: 100-continue the client waits for our word before sending:
             # reading would invite the body, answering now spares it.
-            drain = declared <= DRAIN_MAX_BYTES and not _expects_continue(scope)
-            if drain and not await _drain(receive, 0):
-                return
-            await self._refuse(scope, receive, send)
+            if declared <= DRAIN_MAX_BYTES and not _expects_continue(scope):
+                await self._drain_then_refuse(scope, receive, send, 0)
+            else:
+                await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -155,13 +160,15 @@ class BodySizeLimit:
                 return
             body = message.get("body", b"")
             size += len(body)
+            more = message.get("more_body", False)
             if size > self.max_bytes:
-                if message.get("more_body", False) and not await _drain(receive, size):
-                    return
-                await self._refuse(scope, receive, send)
+                if more:
+                    await self._drain_then_refuse(scope, receive, send, size)
+                else:
+                    await self._refuse(scope, receive, send)
                 return
             chunks.append(body)
-            if not message.get("more_body", False):
+            if not more:
                 break
         replayed = False
 
@@ -174,6 +181,17 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
+    async def _drain_then_refuse(self, scope: Scope, receive: Receive, send: Send,
+                                 size: int) -> None:
+        if self.draining < DRAIN_MAX_CONCURRENT:
+            self.draining += 1
+            try:
+                if not await _drain(receive, size):
+                    return  # the client went away: nobody to answer
+            finally:
+                self.draining -= 1
+        await self._refuse(scope, receive, send)
+
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(413, "payload_too_large",
                              f"the request body is larger than {self.max_bytes} bytes",
@@ -181,8 +199,9 @@ class BodySizeLimit:
 
 
 async def _drain(receive: Receive, size: int) -> bool:
-    """Read and discard the rest of a body until it ends, passes ``DRAIN_MAX_BYTES`` or
-    stalls; False if the client went away (nobody to answer)."""
+    """Read and discard the rest of a body (``size`` bytes of it read so far) until it
+    ends, passes ``DRAIN_MAX_BYTES``, stalls or takes too long; False if the client
+    went away."""
     with anyio.move_on_after(_DRAIN_TOTAL_S):
         while size <= DRAIN_MAX_BYTES:
             with anyio.move_on_after(_DRAIN_IDLE_S) as idle:
