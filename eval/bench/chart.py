@@ -14,11 +14,7 @@ from eval.bench.report import STORE_QUERY_P95_TARGET_MS
 
 def write_chart(results: dict[str, Any], path: Path) -> Path:
     """Write a small PNG: query p50/p95 vs chunks, and build seconds vs chunks."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     points = results["scale"]["points"]
     chunks = [p["chunks"] for p in points]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
@@ -38,20 +34,12 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
     load = results["load_average"]["start"][0]
     fig.suptitle(f"tanya bench on {results['machine']['cores']} cores "
                  f"(load {load:.1f} at start)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def write_soak_chart(results: dict[str, Any], path: Path) -> Path:
     """Write a small PNG: resident memory over time for each soak run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, axis = plt.subplots(figsize=(7, 3.4), dpi=100)
     for mode, run in results["runs"].items():
         minutes = [t / 60 for t, _ in run["samples"]]
@@ -63,6 +51,19 @@ def write_soak_chart(results: dict[str, Any], path: Path) -> Path:
              title=f"tanya serve under load, {results['config']['clients']} urllib clients")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: draw to files only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt: Any, fig: Any, path: Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

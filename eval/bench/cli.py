@@ -26,18 +26,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--soak", action="store_true",
                         help="instead: resident memory of a live server under sustained load, "
                              "answering and then rejecting (429), with its slope per minute")
-    parser.add_argument("--minutes", type=float, default=20.0,
+    parser.add_argument("--minutes", type=float,
                         help="with --soak: length of each of the two runs (default 20; the "
                              "first quarter, at most 5 minutes, is warm-up)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.soak:
-        return run_soak_command(args)
-    if args.minutes != 20.0:
-        from assistant.errors import ConfigError
+    from assistant.errors import ConfigError
 
+    if args.soak:
+        if args.quick:
+            raise ConfigError("--quick does not go with --soak; a short soak is --minutes 1")
+        return run_soak_command(args)
+    if args.minutes is not None:
         raise ConfigError("--minutes goes with --soak")
     from assistant.commands.common import print_json, say
     from eval.bench.chart import write_chart
@@ -73,8 +75,9 @@ def run_soak_command(args: argparse.Namespace) -> int:
     from eval.bench.soak import SoakConfig, run_soak
     from eval.questionset import load_question_set
 
+    minutes = 20.0 if args.minutes is None else args.minutes
     try:
-        config = SoakConfig(minutes=args.minutes, warm_up_minutes=min(5.0, args.minutes / 4))
+        config = SoakConfig(minutes=minutes, warm_up_minutes=min(5.0, minutes / 4))
     except ValueError as exc:
         raise ConfigError(f"--soak: {exc}") from None
     questions = load_question_set("ukraina").questions

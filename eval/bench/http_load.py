@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from assistant.errors import TanyaError
 from eval.bench.cold import child_env
 from eval.bench.stats import rss_mb, summarize
 from eval.questionset import Question
@@ -35,6 +36,10 @@ def _client(url: str) -> httpx.Client:
     nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
     return httpx.Client(base_url=url, timeout=30,
                         transport=httpx.HTTPTransport(socket_options=nodelay))
+
+
+class ServerFailedError(TanyaError):
+    """The server under benchmark exited, or never got ready."""
 
 
 class ServeProcess:
@@ -63,7 +68,7 @@ class ServeProcess:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"tanya serve exited early; see {self.log}")
+                raise self.failed("exited while starting")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return time.perf_counter() - started
@@ -71,7 +76,17 @@ class ServeProcess:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"tanya serve was not ready within {_START_TIMEOUT_S:.0f}s")
+        raise self.failed(f"was not ready within {_START_TIMEOUT_S:.0f}s")
+
+    def failed(self, what: str) -> ServerFailedError:
+        """The error to raise, with the end of the server's log (its folder may be a
+        temporary one, gone by the time anyone looks)."""
+        try:
+            tail = self.log.read_text(errors="replace").splitlines()[-12:]
+        except OSError:
+            tail = []
+        return ServerFailedError("\n".join([f"the benchmarked `tanya serve` {what}; the end "
+                                             "of its log:", *tail]))
 
     def rss_mb(self) -> float:
         assert self.proc is not None

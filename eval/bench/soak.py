@@ -11,6 +11,7 @@ the query cache fill during it). Every run is bounded in time and in requests.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import statistics
@@ -29,6 +30,10 @@ from eval.questionset import Question
 
 SLOPE_TARGET_MB_PER_MIN = 0.2
 MODES = ("answering", "rejected")
+# TANYA_* settings of each run's server: "answering" turns the rate limit off; "rejected"
+# keeps the default, which all the clients share (they come from one address).
+_SERVER_ENV = {"answering": {"TANYA_RATE_LIMIT_PER_MINUTE": "0"}, "rejected": {}}
+_MIN_SAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,15 @@ class SoakConfig:
     max_requests: int = 5_000_000  # a bound far above what 2 cores serve in 20 minutes
 
     def __post_init__(self) -> None:
+        if self.clients < 1 or self.sample_seconds <= 0:
+            raise ValueError("a soak needs at least one client and a positive interval")
         if self.minutes <= 0:
             raise ValueError("--minutes must be positive")
         if not 0 <= self.warm_up_minutes < self.minutes:
-            raise ValueError("the warm-up must be shorter than the soak")
-        if self.clients < 1 or self.sample_seconds <= 0:
-            raise ValueError("a soak needs at least one client and a positive interval")
+            raise ValueError("--minutes must be longer than the warm-up")
+        if (self.minutes - self.warm_up_minutes) * 60 / self.sample_seconds < _MIN_SAMPLES:
+            raise ValueError(f"--minutes too short: a slope needs {_MIN_SAMPLES} samples after "
+                             f"the warm-up, {self.sample_seconds:g} s apart")
 
 
 def run_soak(home: Path, questions: Sequence[Question], config: SoakConfig,
@@ -69,18 +77,19 @@ def soak_once(home: Path, mode: str, questions: Sequence[Question],
     if mode not in MODES:
         raise ValueError(f"unknown soak mode {mode!r}; use one of {', '.join(MODES)}")
     home.mkdir(parents=True, exist_ok=True)
-    # "answering" turns the rate limit off; "rejected" keeps the default, which all the
-    # clients share (they come from one address).
-    server = ServeProcess(home, None if mode == "answering" else {})
+    server = ServeProcess(home, _SERVER_ENV[mode])
     startup = server.start()
     try:
         load = _Load(server.url, _bodies(questions, fresh_wordings=mode == "answering"),
                      config.max_requests)
         samples = load.run(config.clients, config.minutes * 60, config.sample_seconds,
                            server.rss_mb)
+    except OSError:  # rss_mb: the process is gone
+        raise server.failed(f"died during the {mode} soak") from None
     finally:
         server.stop()
-    after = [(t, mb) for t, mb in samples if t >= config.warm_up_minutes * 60]
+    # The request budget may end a run early: then the slope is of what there is.
+    after = [(t, mb) for t, mb in samples if t >= config.warm_up_minutes * 60] or samples
     return {"mode": mode, "startup_s": round(startup, 2), "requests": load.total,
             "statuses": dict(sorted(load.statuses.items())),
             "throughput_rps": round(load.total / max(samples[-1][0], 1e-9), 1),
@@ -160,5 +169,5 @@ class _Load:
         except urllib.error.HTTPError as error:
             error.read()
             return str(error.code)
-        except OSError as error:  # refused, reset, timed out: counted, not fatal
+        except (OSError, http.client.HTTPException) as error:  # counted, not fatal
             return type(error).__name__

@@ -24,8 +24,11 @@ LOOSE_SLOPE_MB_PER_MIN = 10.0
 def test_a_short_soak_answers_rejects_and_stays_flat(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "soak"
-    main(["bench", "--soak", "--minutes", "1", "--json", "--out", str(out)])
-    results = json.loads(capsys.readouterr().out)
+    code = main(["bench", "--soak", "--minutes", "1", "--json", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code in (0, 1), printed.err  # 1: the 0.2 MB/min target missed, not a failure
+    results = json.loads(printed.out)
+    assert code == (0 if results["met"] else 1)
     assert results == json.loads((out / "soak.json").read_text())
     assert results["config"]["minutes"] == 1 and results["config"]["warm_up_minutes"] == 0.25
     answering, rejected = results["runs"]["answering"], results["runs"]["rejected"]
@@ -40,7 +43,6 @@ def test_a_short_soak_answers_rejects_and_stays_flat(tmp_path: Path,
         times = [t for t, _ in run["samples"]]
         assert times == sorted(times) and 55 <= times[-1] <= 120
         assert run["slope_mb_per_min"] < LOOSE_SLOPE_MB_PER_MIN, run["samples"]
-        assert run["rss_mb"]["max"] < 400
     chart = (out / "soak_rss.png").read_bytes()
     assert chart.startswith(b"\x89PNG") and len(chart) < 200_000
 
@@ -51,7 +53,10 @@ def test_the_slope_is_megabytes_per_minute() -> None:
     assert slope_mb_per_min([(0, 100.0)]) == 0.0
 
 
-@pytest.mark.parametrize(("minutes", "warm_up"), [(0, 0), (1, 1), (1, -1)])
-def test_a_soak_needs_time_after_its_warm_up(minutes: float, warm_up: float) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("minutes", "warm_up", "message"), [
+    (0, 0, "must be positive"), (1, 1, "longer than the warm-up"),
+    (1, -1, "longer than the warm-up"), (0.5, 0.25, "a slope needs 3 samples")])
+def test_a_soak_needs_samples_after_its_warm_up(minutes: float, warm_up: float,
+                                                message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         SoakConfig(minutes=minutes, warm_up_minutes=warm_up)
