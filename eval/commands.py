@@ -145,6 +145,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     qset, documents, _ = _load(args)
     config = _config(args, threshold=None, llm="")
+    _refuse_variants(config.embedder)
     calibration, entry = _with_bar("calibrating", lambda bar: calibrate_set(
         qset, config, documents, args.max_false_refusal, progress=bar))
     print(format_calibration(calibration, config.embedder))
@@ -171,6 +172,21 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _refuse_variants(spec: str) -> None:
+    """A ``+jitter`` variant is answered with its model's calibration: an entry of its own
+    would never be read."""
+    from assistant.errors import ConfigError
+    from index.embedders import make_embedder
+
+    try:
+        embedder = make_embedder(spec)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if embedder.calibration_spec != embedder.spec:
+        raise ConfigError(f"{embedder.spec} uses the calibration of {embedder.calibration_spec}"
+                          f"; calibrate that (--embedder {embedder.calibration_spec})")
+
+
 def _load(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
     """The question set, the corpus, and every warning about them (also shown on stderr)."""
     from eval.questionset import load_question_set, missing_evidence

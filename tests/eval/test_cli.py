@@ -97,6 +97,19 @@ def test_bad_bars_and_missing_sets_exit_2_before_running(
     assert "not a shipped question set" in capsys.readouterr().err
 
 
+def test_a_jittered_variant_runs_but_is_not_calibrated(
+        tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "calibration.json"
+    assert run("calibrate", str(tiny_set), "--embedder", "hash:64+jitter:0.001:1",
+               "--calibration-file", str(target)) == 2
+    assert "calibrate that (--embedder hash:64)" in capsys.readouterr().err
+    assert not target.exists()
+    assert run("run", str(tiny_set), "--embedder", "hash:64+jitter:0.001:1", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"]["embedder"] == "hash:64+jitter:0.001:1"
+    assert summary["config"]["threshold_source"] == "uncalibrated"  # as hash:64 itself
+
+
 def test_validate_reports_counts_and_warnings(tiny_set: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert run("validate", str(tiny_set)) == 0

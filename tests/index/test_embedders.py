@@ -78,9 +78,11 @@ def test_jitter_is_small_fixed_noise_keyed_by_text_side_and_seed() -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("hash:64+jitter:x:1", "SIGMA must be a number"),
-    ("hash:64+jitter:0:1", "0 < SIGMA <= 0.1"),
-    ("hash:64+jitter:0.5:1", "0 < SIGMA <= 0.1"),
+    ("hash:64+jitter:x:1", "use +jitter:SIGMA:SEED"),
+    ("hash:64+jitter:0.001:", "use +jitter:SIGMA:SEED"),
+    ("hash:64+jitter:0:1", "0 < SIGMA <= 0.01"),
+    ("hash:64+jitter:0.5:1", "0 < SIGMA <= 0.01"),
+    ("hash:64+jitter:0.001:-1", "a SEED >= 0"),
     ("nope+jitter:0.01:1", "unknown embedder 'nope'"),
 ])
 def test_bad_jitter_specs_say_what_is_wrong(spec: str, message: str) -> None:
