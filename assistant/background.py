@@ -70,10 +70,12 @@ def _save(path: Path, vectors: np.ndarray) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".background-", suffix=".npy")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "wb") as handle:
             np.save(handle, vectors)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; it holds nothing secret
         os.replace(tmp, path)
     except OSError:
-        pass
-
+        Path(tmp).unlink(missing_ok=True)  # a full disk: leave no half-written file

@@ -162,7 +162,7 @@ class TanyaService:
 
     def _background(self) -> Background:
         """The off-topic check's background (it depends on the embedder, not the index)."""
-        # Its own lock: embedding it (first use, non-default embedders) must not hold up
+        # Its own lock: embedding it (first use in a TANYA_HOME) must not hold up
         # questions that are only waiting for the index or the query cache.
         with self._background_lock:
             if self._background_set is None:

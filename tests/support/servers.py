@@ -36,7 +36,8 @@ def free_port() -> int:
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll ``check`` until it holds. Connection errors and missing files mean "not yet";
-    any other error (a server that exited) is raised at once, not after the timeout."""
+    any other error ``check`` raises (one that found its server exited) is raised at
+    once, not after the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
