@@ -11,6 +11,7 @@ import math
 import posixpath
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_MAX_TRACKED_CLIENTS = 10_000
+MAX_TRACKED_CLIENTS = 10_000
 
 
 @dataclass
@@ -30,19 +31,28 @@ class _Bucket:
 class RateLimiter:
     """A token bucket per client: ``per_minute`` requests, refilled continuously.
 
-    Per process: with ``--workers N`` each worker keeps its own buckets.
+    Per process: with ``--workers N`` each worker keeps its own buckets. At most
+    ``max_clients`` buckets are kept, least recently seen first out.
     """
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = MAX_TRACKED_CLIENTS) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self.max_clients = max_clients
+        # Least recently seen first: forgetting is a look at the front, never a scan.
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self.capacity > 0
+
+    @property
+    def tracked(self) -> int:
+        """How many clients have a bucket now."""
+        return len(self._buckets)
 
     def acquire(self, client: str) -> float:
         """Take one token for ``client``: 0.0 if allowed, else seconds until one is free."""
@@ -52,8 +62,10 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(client)
             if bucket is None:
-                self._forget_idle(now)
+                self._forget(now)
                 bucket = self._buckets[client] = _Bucket(self.capacity, now)
+            else:
+                self._buckets.move_to_end(client)
             bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
             if bucket.tokens >= 1:
@@ -61,14 +73,17 @@ class RateLimiter:
                 return 0.0
             return (1 - bucket.tokens) / self.rate
 
-    def _forget_idle(self, now: float) -> None:
-        # Bound memory against many distinct clients: a bucket that has refilled is
-        # indistinguishable from a new one, so dropping it changes nothing.
-        if len(self._buckets) < _MAX_TRACKED_CLIENTS:
-            return
+    def _forget(self, now: float) -> None:
+        # A bucket that has refilled is indistinguishable from a new one: dropping it
+        # changes nothing. Past the cap, the least recently seen client goes even so
+        # (it gets a full bucket back if it returns): memory stays bounded however many
+        # addresses a flood comes from.
         full_after = self.capacity / self.rate
-        for key in [k for k, b in self._buckets.items() if now - b.updated >= full_after]:
-            del self._buckets[key]
+        while self._buckets:
+            oldest = next(iter(self._buckets.values()))
+            if now - oldest.updated < full_after and len(self._buckets) < self.max_clients:
+                return
+            self._buckets.popitem(last=False)
 
 
 def retry_after(seconds: float) -> str:

@@ -182,6 +182,22 @@ def test_rate_limiter_refills_per_client() -> None:
     assert RateLimiter(0).acquire("a") == 0, "0 disables the limit"
 
 
+def test_rate_limiter_memory_is_bounded_however_many_clients() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, clock=lambda: now[0], max_clients=100)
+    for i in range(5000):  # a flood from 5000 addresses within a second
+        now[0] += 0.0002
+        assert limiter.acquire(f"10.0.{i // 256}.{i % 256}") == 0
+    assert limiter.tracked == 100
+    # The clients seen most recently keep their state: the last one has spent a token.
+    assert all(limiter.acquire("10.0.19.135") == 0 for _ in range(59))
+    assert limiter.acquire("10.0.19.135") > 0
+    # Once buckets have refilled they are forgotten without waiting for the cap.
+    now[0] += 61
+    limiter.acquire("new")
+    assert limiter.tracked == 1
+
+
 def test_overload_is_refused_not_queued(hash_service: TanyaService,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     release, started = threading.Event(), threading.Event()
