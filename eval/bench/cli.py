@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,6 +71,7 @@ def run_soak_command(args: argparse.Namespace) -> int:
     from assistant.commands.common import print_json, say
     from assistant.errors import ConfigError
     from eval.bench.chart import write_soak_chart
+    from eval.bench.report import soak_markdown
     from eval.bench.soak import SoakConfig, run_soak
     from eval.questionset import load_question_set
 
@@ -92,20 +92,6 @@ def run_soak_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(results)
     else:
-        print(soak_table(results))
+        print(soak_markdown(results))
     return 0 if results["met"] else 1
 
-
-def soak_table(results: dict[str, Any]) -> str:
-    """One row per run: requests, statuses, memory and its slope after the warm-up."""
-    rows = ["| run | requests | statuses | RSS first / after warm-up / last (MB) "
-            "| slope (MB/min) |", "|---|---|---|---|---|"]
-    for mode, run in results["runs"].items():
-        rss = run["rss_mb"]
-        statuses = ", ".join(f"{k}: {v}" for k, v in run["statuses"].items())
-        rows.append(f"| {mode} | {run['requests']:,} | {statuses} | {rss['first']} / "
-                    f"{rss['after_warm_up']} / {rss['last']} | {run['slope_mb_per_min']:+.3f} |")
-    verdict = "met" if results["met"] else "MISSED"
-    rows.append(f"\ntarget: slope <= {results['target_slope_mb_per_min']} MB/min in both runs: "
-                f"{verdict}")
-    return "\n".join(rows)

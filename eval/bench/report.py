@@ -94,3 +94,20 @@ def _x(value: float | None) -> str:
 
 def _scale_point(results: dict[str, Any], chunks: int) -> dict[str, Any] | None:
     return next((p for p in results["scale"]["points"] if p["chunks"] == chunks), None)
+
+
+def soak_markdown(results: dict[str, Any]) -> str:
+    """The soak's table: per run, requests, statuses, memory and its slope after the
+    warm-up; then the verdict."""
+    rows = ["| run | requests | statuses | RSS first / after warm-up / last (MB) "
+            "| slope during / after warm-up (MB/min) |", "|---|---|---|---|---|"]
+    for mode, run in results["runs"].items():
+        rss = run["rss_mb"]
+        statuses = ", ".join(f"{k}: {v}" for k, v in run["statuses"].items())
+        slopes = f"{run['warm_up_slope_mb_per_min']:+.3f} / {run['slope_mb_per_min']:+.3f}"
+        rows.append(f"| {mode} | {run['requests']:,} | {statuses} | {rss['first']} / "
+                    f"{rss['after_warm_up']} / {rss['last']} | {slopes} |")
+    verdict = "met" if results["met"] else "MISSED"
+    rows.append(f"\ntarget: slope <= {results['target_slope_mb_per_min']} MB/min in both runs: "
+                f"{verdict}")
+    return "\n".join(rows)

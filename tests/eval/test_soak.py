@@ -43,6 +43,7 @@ def test_a_short_soak_answers_rejects_and_stays_flat(tmp_path: Path,
         times = [t for t, _ in run["samples"]]
         assert times == sorted(times) and 55 <= times[-1] <= 120
         assert run["slope_mb_per_min"] < LOOSE_SLOPE_MB_PER_MIN, run["samples"]
+        assert isinstance(run["warm_up_slope_mb_per_min"], float)
     chart = (out / "soak_rss.png").read_bytes()
     assert chart.startswith(b"\x89PNG") and len(chart) < 200_000
 
