@@ -71,7 +71,8 @@ def _set_argument(parser: argparse.ArgumentParser) -> None:
 
 def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
     group = parser.add_argument_group("configuration under test")
-    group.add_argument("--embedder", help="e5-small-q4 (default), st:MODEL_OR_PATH, hash:DIM")
+    group.add_argument("--embedder", help="e5-small-q4 (default), st:MODEL_OR_PATH, hash:DIM; "
+                                          "any +jitter:SIGMA:SEED (fixed noise: another CPU)")
     group.add_argument("--k", type=int, help="passages the answer uses (default 5)")
     group.add_argument("--max-chars", type=int, metavar="N",
                        help="chunking: longest chunk in characters (default 800)")

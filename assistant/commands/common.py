@@ -13,7 +13,8 @@ from assistant.settings import Settings
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index name (default: TANYA_INDEX or 'default')")
-    parser.add_argument("--embedder", help="e5-small-q4 (default), st:MODEL_OR_PATH, hash:DIM")
+    parser.add_argument("--embedder", help="e5-small-q4 (default), st:MODEL_OR_PATH, hash:DIM; "
+                                           "any +jitter:SIGMA:SEED")
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:

@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from assistant.ratelimit import DRAIN_MAX_BYTES
+from assistant.settings import Settings
 from eval.bench.stats import rss_mb
 from tests.reliability.conftest import client_from
 from tests.reliability.processes import raw_http
@@ -97,7 +98,8 @@ def test_real_clients_read_the_413_of_an_oversized_body(
         status, error = post(hostile_server.url, body)
         assert status == 413, error
         assert error["type"] == "payload_too_large"
-        assert error["message"] == "the request body is larger than 65536 bytes"
+        limit = Settings().max_body_bytes  # the server under test keeps the default
+        assert error["message"] == f"the request body is larger than {limit} bytes"
     else:  # past the bound the server answers at once and closes: a reset is allowed
         try:
             status, error = post(hostile_server.url, body)

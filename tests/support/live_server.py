@@ -31,17 +31,17 @@ class LiveServer:
         """Start and wait for ``/readyz``; on a port another process took between
         picking and binding it, start again on a new one."""
         self.home.mkdir(parents=True, exist_ok=True)
-        for attempt in range(attempts):
+        for attempt in range(1, attempts + 1):
             try:
                 self._start_once(timeout)
                 return self
             except RuntimeError:
-                if attempt == attempts - 1 or "address already in use" not in self.output():
+                if attempt == attempts or "address already in use" not in self.output():
                     raise
                 self.port = free_port()
                 self.url = f"http://127.0.0.1:{self.port}"
                 self.log = self.home / f"serve-{self.port}.log"
-        return self
+        raise ValueError("attempts must be at least 1")
 
     def _start_once(self, timeout: float) -> None:
         # Only the TANYA_* settings a test passes: a developer's own (an API key, a
