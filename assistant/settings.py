@@ -43,6 +43,9 @@ class Settings:
     rate_limit_per_minute: int = 120
     max_concurrent_requests: int = 16
     max_body_bytes: int = 65536
+    # "on": the trained reader finds the answer span and decides answerability;
+    # "off": today's sentence-only path (for comparison).
+    reader: str = "on"
 
     def __post_init__(self) -> None:
         if not _INDEX_NAME.fullmatch(self.index):
@@ -52,6 +55,8 @@ class Settings:
             raise ConfigError(f"k must be between 1 and 50, not {self.k}")
         if self.llm_timeout <= 0:
             raise ConfigError("llm timeout must be positive")
+        if self.reader not in ("on", "off"):
+            raise ConfigError(f"reader must be 'on' or 'off', not {self.reader!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -68,6 +73,10 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def reader_on(self) -> bool:
+        return self.reader == "on"
 
     @property
     def origins(self) -> list[str]:
