@@ -1,0 +1,168 @@
+"""Training and development data for the reader, none of it from the bundled article's
+held-out sets.
+
+- FacQA (``../shared/data/facqa/train.jsonl``): Indonesian news questions with answer
+  spans. Split by passage (a hash of its text), so no passage is in two splits: 70%
+  train, 15% dev (tuning, calibration, the shipped archive set), 15% test (looked at
+  once).
+- English versions of FacQA questions, translated by the project
+  (``assistant/reader/data/facqa-en.jsonl``, keyed by question id).
+- Negatives from retrieval: a question against the passages retrieved for it from the
+  same split with its own passage withheld, keeping only passages without its answer.
+- Longer windows: a passage joined with a retrieved neighbour, so training also sees
+  the several-paragraph chunks a real index holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval.metrics import normalize
+
+DATA_DIR = Path(__file__).parent / "data"
+TRANSLATIONS = DATA_DIR / "facqa-en.jsonl"
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class QA:
+    """One FacQA question (``lang`` "en" for a translation)."""
+
+    id: str
+    lang: str
+    question: str
+    passage: str
+    answer: str
+    answer_start: int
+
+    @property
+    def split(self) -> str:
+        return split_of(self.passage)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One reader training example: the answer at ``answer_start`` in ``context``, or
+    none (``answer_start`` -1)."""
+
+    question: str
+    context: str
+    answer_start: int
+    answer: str
+    source: str
+
+    @property
+    def answerable(self) -> bool:
+        return self.answer_start >= 0
+
+
+def question_id(passage: str, question: str) -> str:
+    return hashlib.sha256(f"{passage}\x00{question}".encode()).hexdigest()[:12]
+
+
+def split_of(passage: str) -> str:
+    """train / dev / test by a hash of the passage text: stable, and per passage."""
+    bucket = int(hashlib.sha256(passage.encode()).hexdigest(), 16) % 20
+    return "train" if bucket < 14 else "dev" if bucket < 17 else "test"
+
+
+def load_facqa(path: Path, translations: Path | None = TRANSLATIONS) -> list[QA]:
+    """FacQA records, then their English versions where the project has one."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    english: dict[str, str] = {}
+    if translations is not None and translations.exists():
+        for line in translations.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                english[record["key"]] = record["en"]
+    out = []
+    for r in rows:
+        qid = question_id(r["passage"], r["question"])
+        out.append(QA(qid, "id", r["question"], r["passage"], r["answer"], r["answer_start"]))
+        if qid in english:
+            out.append(QA(qid, "en", english[qid], r["passage"], r["answer"],
+                          r["answer_start"]))
+    return out
+
+
+def contains(text: str, answer: str) -> bool:
+    return normalize(answer) in normalize(text)
+
+
+def neighbours(own: Sequence[int], embed_q: np.ndarray, embed_p: np.ndarray, k: int
+               ) -> list[list[int]]:
+    """For each question, the ``k`` closest passages other than its own."""
+    sims = embed_q @ embed_p.T
+    out = []
+    for row, mine in enumerate(own):
+        order = [int(i) for i in np.argsort(-sims[row]) if int(i) != mine]
+        out.append(order[:k])
+    return out
+
+
+def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarray,
+                   passages: Sequence[str], seed: int, negatives: int = 2
+                   ) -> list[Example]:
+    """Positives (alone, and joined with a retrieved neighbour) and retrieved negatives.
+
+    ``embed_q`` has one row per record; ``embed_p`` one per entry of ``passages`` (the
+    split's passages, which every record's passage is among).
+    """
+    rng = random.Random(seed)
+    index = {p: i for i, p in enumerate(passages)}
+    own = [index[r.passage] for r in records]
+    near = neighbours(own, embed_q, embed_p, k=negatives + 4)
+    out = []
+    for r, candidates in zip(records, near, strict=True):
+        out.append(Example(r.question, r.passage, r.answer_start, r.answer, f"facqa-{r.lang}"))
+        others = [passages[i] for i in candidates if not contains(passages[i], r.answer)]
+        for other in others[:negatives]:
+            out.append(Example(r.question, other, -1, "", f"facqa-{r.lang}-negative"))
+        if others:
+            # The answer's passage beside a distractor, in either order.
+            other = others[rng.randrange(len(others))]
+            if rng.random() < 0.5:
+                out.append(Example(r.question, f"{r.passage} {other}", r.answer_start,
+                                   r.answer, f"facqa-{r.lang}-joined"))
+            else:
+                shift = len(other) + 1
+                out.append(Example(r.question, f"{other} {r.passage}", r.answer_start + shift,
+                                   r.answer, f"facqa-{r.lang}-joined"))
+    return out
+
+
+def article_examples(questions: Iterable[dict[str, object]], chunks: Sequence[str],
+                     retrieved: Sequence[Sequence[int]]) -> list[Example]:
+    """Examples from a question set over an article: the retrieved chunks, answered
+    where a chunk holds the question's evidence and its first answer fact, else not.
+
+    Chunks that hold the evidence but not a fact to point at are left out: they answer
+    the question, yet give no span to learn.
+    """
+    out = []
+    for q, found in zip(questions, retrieved, strict=True):
+        evidence = [str(e) for e in q.get("evidence", []) or []]  # type: ignore[attr-defined]
+        facts = [str(f) for f in q.get("answer_facts", []) or []]  # type: ignore[attr-defined]
+        for i in found:
+            chunk = chunks[i]
+            relevant = bool(q.get("answerable")) and any(contains(chunk, e) for e in evidence)
+            if not relevant:
+                out.append(Example(str(q["question"]), chunk, -1, "", "article-negative"))
+                continue
+            start = _find(chunk, facts[0]) if facts else -1
+            if start >= 0:
+                out.append(Example(str(q["question"]), chunk, start,
+                                   chunk[start:start + len(facts[0])], "article"))
+    return out
+
+
+def _find(text: str, phrase: str) -> int:
+    return text.casefold().find(phrase.casefold())

@@ -1,0 +1,116 @@
+"""Reader inputs: a question and a passage window as one token sequence, with the
+character offsets that map a predicted token span back to the passage text.
+
+The sequence is ``<s> query: QUESTION </s></s> passage: WINDOW </s>``, the e5 prefixes
+kept so the converted model sees text the way it was trained to. Only the window's own
+tokens (not its prefix) may start or end a span; position 0 (``<s>``) stands for "no
+answer", as in SQuAD 2.0 readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CLS, PAD, SEP = 0, 1, 2
+QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
+MAX_QUESTION_TOKENS = 48
+MAX_WINDOW_TOKENS = 160
+WINDOW_STRIDE = 96
+
+
+@dataclass(frozen=True)
+class Window:
+    """One reader input: token ids, and for each token its character span in ``text``
+    (``(-1, -1)`` for tokens that cannot be part of an answer)."""
+
+    text: str
+    ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+    #: where ``text`` starts in the passage it was cut from
+    base: int = 0
+
+    @property
+    def answer_mask(self) -> np.ndarray:
+        """True where a span may start or end (window tokens) and at position 0."""
+        mask = np.array([s >= 0 for s, _ in self.offsets], dtype=bool)
+        mask[0] = True
+        return mask
+
+    def char_span(self, first: int, last: int) -> tuple[int, int]:
+        """Character offsets in ``text`` of tokens ``first..last``, whitespace trimmed."""
+        start, end = self.offsets[first][0], self.offsets[last][1]
+        while start < end and self.text[start].isspace():
+            start += 1
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
+        return start, end
+
+    def token_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Tokens covering characters ``start..end`` of ``text``; None if not inside."""
+        first = last = None
+        for i, (s, e) in enumerate(self.offsets):
+            if s < 0 or e <= start or s >= end:
+                continue
+            first = i if first is None else first
+            last = i
+        return (first, last) if first is not None and last is not None else None
+
+
+class ReaderTokenizer:
+    """Wraps the converted model's ``tokenizer.json`` (a ``tokenizers`` Unigram model)."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok: Any = Tokenizer.from_file(str(path))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+
+    def pieces(self, text: str, prefix: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids and offsets in ``text`` of ``prefix + text``; prefix tokens get (-1, -1)."""
+        enc = self._tok.encode(prefix + text, add_special_tokens=False)
+        offsets = []
+        for s, e in enc.offsets:
+            # A token that straddles the prefix and the text (rare) belongs to neither.
+            offsets.append((s - len(prefix), e - len(prefix)) if s >= len(prefix) else (-1, -1))
+        return list(enc.ids), offsets
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one tokenizer per process; questions repeat
+    def question(self, question: str) -> tuple[int, ...]:
+        ids, _ = self.pieces(question, QUERY_PREFIX)
+        return tuple(ids[:MAX_QUESTION_TOKENS])
+
+    def windows(self, question: str, passage: str, max_tokens: int = MAX_WINDOW_TOKENS,
+                stride: int = WINDOW_STRIDE) -> list[Window]:
+        """The passage cut into windows of at most ``max_tokens`` tokens, overlapping."""
+        head = (CLS, *self.question(question), SEP, SEP)
+        ids, offsets = self.pieces(passage, PASSAGE_PREFIX)
+        # The prefix tokens stay at the front of every window, as e5 expects.
+        prefix_n = next((i for i, (s, _) in enumerate(offsets) if s >= 0), len(ids))
+        prefix_ids, body_ids, body_offsets = ids[:prefix_n], ids[prefix_n:], offsets[prefix_n:]
+        out, begin = [], 0
+        while True:
+            part = slice(begin, begin + max_tokens)
+            window_ids = (*head, *prefix_ids, *body_ids[part], SEP)
+            window_offsets = ((-1, -1),) * (len(head) + len(prefix_ids)) + tuple(
+                body_offsets[part]) + ((-1, -1),)
+            out.append(Window(passage, window_ids, window_offsets))
+            if begin + max_tokens >= len(body_ids):
+                return out
+            begin += stride
+
+
+def batch(windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """Padded ids and attention mask (int64), one row per window."""
+    width = max(len(w.ids) for w in windows)
+    ids = np.full((len(windows), width), PAD, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, w in enumerate(windows):
+        ids[row, : len(w.ids)] = w.ids
+        mask[row, : len(w.ids)] = 1
+    return ids, mask
