@@ -158,6 +158,7 @@ def calibrate_set(qset: QuestionSet, config: EvalConfig, documents: Sequence[Doc
         "answerable": chosen.answerable,
         "unanswerable": chosen.unanswerable,
         "k": service.settings.k,
+        "reader": described["config"]["reader"],
         "chunker": described["config"]["chunker"],
         "extractive": described["config"]["extractive"],
         "corpus_sha256": described["corpus"]["sha256"],

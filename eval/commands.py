@@ -82,6 +82,9 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                        help="retrieval: weight of the best sentence vs the passage (default 0.7)")
     group.add_argument("--hybrid", action="store_true",
                        help="rerank dense candidates with BM25 (reciprocal rank fusion)")
+    group.add_argument("--reader", choices=("on", "off"),
+                       help="the trained reader (answer span, answerability): on or off "
+                            "(default: TANYA_READER, else on)")
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",
@@ -221,7 +224,7 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
     from eval.configuration import EvalConfig
 
     settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
-                                 refusal_threshold=threshold)
+                                 refusal_threshold=threshold, reader=args.reader)
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
                                     min_chars=args.min_chars,
                                     sentence_weight=args.sentence_weight,

@@ -2,7 +2,8 @@
 
 Every evaluation uses an index of its own, named from the embedder, the chunking and
 the corpus (``eval-<hash>``), so the user's index is never touched and a rerun with the
-same configuration reuses what was built.
+same configuration reuses what was built. What only changes answering (k, the LLM, the
+threshold, the reader) shares the index.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What a run varies. ``threshold`` None means the calibrated refusal threshold."""
+    """What a run varies. ``threshold`` None means the calibrated refusal threshold;
+    ``reader`` is "on" (the trained reader gives a span and an answerability score) or
+    "off"."""
 
     embedder: str = DEFAULT_EMBEDDER
     k: int = 5
@@ -39,12 +42,15 @@ class EvalConfig:
     hybrid: bool = False
     threshold: float | None = None
     off_topic_check: bool = True
+    reader: str = Settings.reader
 
     def __post_init__(self) -> None:
         if self.max_chars < 100:
             raise ConfigError("--max-chars must be at least 100")
         if self.min_chars < 0:
             raise ConfigError("--min-chars must not be negative")
+        if self.reader not in ("on", "off"):
+            raise ConfigError(f"--reader must be 'on' or 'off', not {self.reader!r}")
 
     @property
     def chunker(self) -> ChunkerConfig:
@@ -55,14 +61,14 @@ class EvalConfig:
                       hybrid: bool = False, min_chars: int | None = None,
                       sentence_weight: float | None = None,
                       off_topic_check: bool = True) -> EvalConfig:
-        """Take embedder, k, llm and threshold from settings (env + flags)."""
+        """Take embedder, k, llm, threshold and reader from settings (env + flags)."""
         return cls(embedder=settings.embedder, k=settings.k, llm=settings.llm,
                    max_chars=max_chars or ChunkerConfig.max_chars,
                    min_chars=ChunkerConfig.min_chars if min_chars is None else min_chars,
                    sentence_weight=(DEFAULT_SENTENCE_WEIGHT if sentence_weight is None
                                     else sentence_weight),
                    hybrid=hybrid, threshold=settings.refusal_threshold,
-                   off_topic_check=off_topic_check)
+                   off_topic_check=off_topic_check, reader=settings.reader)
 
     def index_name(self, corpus_sha256: str) -> str:
         """The derived index name: only what changes the index goes into it."""
@@ -88,8 +94,10 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     base = Settings.from_env(index=config.index_name(corpus_sha256(documents)),
                              embedder=config.embedder, k=config.k)
     # replace(), not from_env overrides: None must mean "calibrated", even if the
-    # environment sets TANYA_REFUSAL_THRESHOLD, and "" must mean "no LLM".
-    settings = replace(base, llm=config.llm, refusal_threshold=config.threshold)
+    # environment sets TANYA_REFUSAL_THRESHOLD, and "" must mean "no LLM". The reader is
+    # the config's too, whatever TANYA_READER says.
+    settings = replace(base, llm=config.llm, refusal_threshold=config.threshold,
+                       reader=config.reader)
     try:
         embedder = make_embedder(config.embedder)
     except ValueError as exc:
@@ -125,6 +133,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "refusal_threshold": refusal_threshold(calibrated, settings.refusal_threshold),
             "threshold_source": source,
             "off_topic_margin": service.off_topic_margin,
+            "reader": settings.reader,
             "extractive": asdict(service.extractive),
             "index": manifest.name,
         },

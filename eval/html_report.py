@@ -13,11 +13,12 @@ from typing import Any
 from eval.charts import grouped_bars, histogram
 from eval.metrics import metric_value
 from eval.results import QuestionResult
-from eval.tables import LABELS, metric_rows, scopes, tag_rows
+from eval.tables import LABELS, metric_rows, reader_note, scopes, tag_rows
 
 _CHART_METRICS = ("retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
-                  "answer.fact_recall", "citations.hit", "citations.precision",
-                  "refusal.accuracy", "refusal.false_refusal_rate")
+                  "answer.fact_recall", "answer.span_em", "answer.span_f1", "citations.hit",
+                  "citations.precision", "refusal.accuracy", "refusal.false_refusal_rate",
+                  "refusal.auroc", "refusal.at_5pct_false")
 _STYLE = """
 body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;
@@ -90,6 +91,8 @@ def _failed(results: Sequence[QuestionResult]) -> list[str]:
                           for c in r.cited)
         missing = ", ".join(r.facts_missing)
         reason = f"refused: {r.refusal_reason}; " if r.refusal_reason else ""
+        reader = reader_note(r)
+        cited = "; ".join(part for part in (reader, cited) if part)
         rank = "" if not r.answerable else (str(r.rank) if r.rank else "&gt; 10")
         rows.append(
             f"<tr><td>{escape(r.id)}</td><td>{escape(r.lang)}</td><td>{escape(r.question)}</td>"
@@ -97,5 +100,5 @@ def _failed(results: Sequence[QuestionResult]) -> list[str]:
             f"<td>{escape(r.error or r.answer)}<div class=\"small\">{escape(reason + cited)}"
             f"{'<br>missing facts: ' + escape(missing) if missing else ''}</div></td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("id", "lang", "question", "failed", "rank",
-                                             "answer, citations, missing facts"))
+                                             "answer, span, citations, missing facts"))
     return [*out, f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"]

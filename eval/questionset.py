@@ -4,10 +4,12 @@ A record (see DESIGN.md)::
 
     {"id": "q01", "lang": "en", "question": "What does Kyiv demand?", "answerable": true,
      "evidence": ["Memorandum Budapest 1994"], "answer_facts": ["Budapest"],
-     "tags": ["position"], "history": [{"role": "user", "content": "..."}]}
+     "tags": ["position"], "history": [{"role": "user", "content": "..."}],
+     "answer": "Memorandum Budapest 1994"}
 
-``tags`` and ``history`` are optional; ``evidence`` and ``answer_facts`` may be left out
-of unanswerable questions. YAML is read with PyYAML's safe loader only, so tags such as
+``tags``, ``history`` and ``answer`` (the gold short answer, scored against the reader's
+span) are optional; ``evidence`` and ``answer_facts`` may be left out of unanswerable
+questions. YAML is read with PyYAML's safe loader only, so tags such as
 ``!!python/object/apply`` are rejected and never run; aliases are refused too.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 import yaml
 
 from assistant.errors import TanyaError
-from eval.metrics import normalize
+from eval.metrics import normalize, normalize_answer
 from index.documents import Document
 
 MAX_FILE_BYTES = 10_000_000
@@ -35,7 +37,8 @@ _SUFFIXES = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
 # A question record is flat; thousands of nested brackets only exhaust the parser's stack.
 _TOO_DEEP = "nested too deeply to be a question record"
 _KNOWN_FIELDS = frozenset(
-    ["id", "question", "lang", "answerable", "evidence", "answer_facts", "tags", "history"])
+    ["id", "question", "lang", "answerable", "evidence", "answer_facts", "tags", "history",
+     "answer"])
 
 
 class QuestionSetError(TanyaError):
@@ -56,6 +59,7 @@ class Question:
     answer_facts: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     history: tuple[tuple[str, str], ...] = ()
+    answer: str | None = None
     line: int = 0
 
     def history_dicts(self) -> list[dict[str, str]]:
@@ -252,11 +256,14 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     if answerable and _is_string_list(record.get("evidence")) and not record["evidence"]:
         errors.append("an answerable question needs at least one evidence phrase")
     errors += _check_history(record.get("history", []))
+    errors += _check_answer(record)
     warnings = [f"unknown field {name!r} (ignored)" for name in record
                 if name not in _KNOWN_FIELDS]
     if record.get("answerable") is False and (record.get("evidence") or
                                               record.get("answer_facts")):
         warnings.append("unanswerable question has evidence or answer_facts (ignored)")
+    if record.get("answerable") is False and "answer" in record:
+        warnings.append("unanswerable question has an answer (ignored)")
     return errors, warnings
 
 
@@ -267,6 +274,20 @@ def _check_history(history: Any) -> list[str]:
         if (not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant")
                 or not isinstance(turn.get("content"), str)):
             return [f"history[{i}] needs role 'user' or 'assistant' and text content"]
+    return []
+
+
+def _check_answer(record: dict[str, Any]) -> list[str]:
+    if "answer" not in record:
+        return []
+    answer = record["answer"]
+    if isinstance(answer, int | float) and not isinstance(answer, bool):
+        return [f"'answer' must be a string: quote the number ({json.dumps(str(answer))})"]
+    if not isinstance(answer, str) or not answer.strip():
+        return ["'answer' must be a non-empty string (the gold short answer)"]
+    if not normalize_answer(answer):
+        return [f"'answer' {answer!r} has no words left once punctuation and articles "
+                "are removed, so no span could match it"]
     return []
 
 
@@ -285,6 +306,7 @@ def _to_question(record: dict[str, Any], line: int) -> Question:
         answer_facts=tuple(record.get("answer_facts", [])) if answerable else (),
         tags=tuple(record.get("tags", [])),
         history=tuple((t["role"], t["content"]) for t in record.get("history", [])),
+        answer=record.get("answer") if answerable else None,
         line=line,
     )
 

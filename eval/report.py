@@ -10,7 +10,7 @@ from typing import Any
 from assistant.errors import ConfigError
 from eval.html_report import html_report
 from eval.results import QuestionResult
-from eval.tables import metric_rows, tag_rows
+from eval.tables import metric_rows, reader_note, tag_rows
 
 MAX_FAILED_SHOWN = 300
 _ANSWER_CHARS = 200
@@ -86,7 +86,9 @@ def _answer(result: QuestionResult) -> str:
     text = result.error or result.answer
     if result.refusal_reason:
         text = f"(refused: {result.refusal_reason}) {text}"
-    return text if len(text) <= _ANSWER_CHARS else text[:_ANSWER_CHARS] + "..."
+    text = text if len(text) <= _ANSWER_CHARS else text[:_ANSWER_CHARS] + "..."
+    reader = reader_note(result)
+    return f"{text} ({reader})" if reader else text
 
 
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -30,7 +30,12 @@ class Cited:
 
 @dataclass(frozen=True)
 class QuestionResult:
-    """One question's outcome. ``rank`` is the first relevant passage in the top 10."""
+    """One question's outcome. ``rank`` is the first relevant passage in the top 10.
+
+    ``span`` and ``answerability`` are the reader's short answer (its text) and score,
+    None when the reader is off (or gave none); ``gold_answer`` is the question set's
+    ``answer``, None when the question has none.
+    """
 
     id: str
     lang: str
@@ -47,6 +52,9 @@ class QuestionResult:
     facts_missing: tuple[str, ...] = ()
     latency_ms: float = 0.0
     error: str | None = None
+    span: str | None = None
+    answerability: float | None = None
+    gold_answer: str | None = None
     failed: tuple[str, ...] = field(default_factory=tuple)
 
     @property

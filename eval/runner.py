@@ -71,19 +71,23 @@ def score_answer(question: Question, answer: Answer, ranked: Sequence[Passage],
     # A refusal may name the closest section; that must not count as stating a fact.
     found, missing = (([], list(question.answer_facts)) if answer.refused
                       else split_facts(answer.answer, question.answer_facts))
+    # The reader's output; both None with the reader off (the metrics then say None).
+    span, answerability = answer.answer_span, answer.answerability
     return replace(
         _base(question),
         rank=first_relevant_rank([p.text for p in ranked], evidence),
         retrieved=retrieved, answer=answer.answer, refused=answer.refused,
         refusal_reason=str(getattr(answer, "refusal_reason", "") or ""),
         cited=tuple(cited), facts_found=tuple(found), facts_missing=tuple(missing),
-        latency_ms=latency_ms)
+        latency_ms=latency_ms, span=span.text if span is not None else None,
+        answerability=float(answerability) if answerability is not None else None)
 
 
 def _base(question: Question, error: str | None = None) -> QuestionResult:
     return QuestionResult(id=question.id, lang=question.lang, question=question.question,
                           answerable=question.answerable, tags=question.tags,
-                          facts_missing=question.answer_facts, error=error)
+                          facts_missing=question.answer_facts, error=error,
+                          gold_answer=question.answer)
 
 
 def _scored(result: QuestionResult) -> QuestionResult:

@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eval.metrics import HIGHER_IS_BETTER, metric_value
+from eval.metrics import HIGHER_IS_BETTER, has_reader_output, metric_value
+from eval.results import QuestionResult
 
 METRICS = tuple(HIGHER_IS_BETTER)
 # Short column and axis labels that stay unambiguous without their group.
 LABELS = {"retrieval.hit@1": "hit@1", "retrieval.hit@3": "hit@3", "retrieval.hit@5": "hit@5",
           "retrieval.mrr": "mrr", "answer.fact_recall": "fact recall",
+          "answer.span_em": "span EM", "answer.span_f1": "span F1",
           "citations.hit": "citation hit", "citations.precision": "citation precision",
           "refusal.accuracy": "refusal accuracy",
-          "refusal.false_refusal_rate": "false refusals", "latency_ms.p50": "p50 ms",
+          "refusal.false_refusal_rate": "false refusals", "refusal.auroc": "refusal AUROC",
+          "refusal.at_5pct_false": "5%-false refusals", "latency_ms.p50": "p50 ms",
           "latency_ms.p95": "p95 ms"}
-TAG_METRICS = ("retrieval.hit@3", "retrieval.mrr", "answer.fact_recall", "citations.hit",
-               "refusal.accuracy", "refusal.false_refusal_rate")
+TAG_METRICS = ("retrieval.hit@3", "retrieval.mrr", "answer.fact_recall", "answer.span_f1",
+               "citations.hit", "refusal.accuracy", "refusal.false_refusal_rate")
 
 
 def fmt(value: float | None, metric: str = "") -> str:
@@ -56,3 +59,15 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
              for row in [headers, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def reader_note(result: QuestionResult) -> str:
+    """The reader's span and score beside the gold answer; empty with the reader off."""
+    if not has_reader_output(result):
+        return ""
+    parts = [f"span: {result.span if result.span is not None else '-'}"]
+    if result.gold_answer:
+        parts.append(f"gold answer: {result.gold_answer}")
+    if result.answerability is not None:
+        parts.append(f"answerability {result.answerability:.3f}")
+    return "; ".join(parts)

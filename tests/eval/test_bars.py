@@ -53,3 +53,21 @@ def test_bars_fail_on_the_right_side_and_name_the_metric() -> None:
         "fr:retrieval.hit@3: no questions in language 'fr'",
         "id:refusal.accuracy: not measured on this question set (nothing to score)",
     ]
+
+
+def test_the_reader_metrics_take_bars_and_say_when_unmeasured() -> None:
+    for short, full in (("span_em", "answer.span_em"), ("span_f1", "answer.span_f1"),
+                        ("auroc", "refusal.auroc"), ("at_5pct_false", "refusal.at_5pct_false")):
+        assert parse_bar(f"{short}=0.6", under=True).metric == full
+    with pytest.raises(ValueError, match=r"higher is better.*use --fail-under"):
+        parse_bar("span_f1=0.6", under=False)
+    # SUMMARY has no reader output: a bar on it is unmeasured, never silently met.
+    assert failed_bars(SUMMARY, [parse_bar("span_f1=0.6", under=True)]) == [
+        "answer.span_f1: not measured on this question set (nothing to score)"]
+    reader = summarize([result("a", gold_answer="Kanselir", span="Kanselir Jerman",
+                               answerability=0.9),
+                        result("u", answerable=False, answerability=0.1)])
+    assert failed_bars(reader, [parse_bar("span_f1=0.6", under=True),
+                                parse_bar("span_em=0.5", under=True),
+                                parse_bar("auroc=1", under=True)]) == [
+        "answer.span_em = 0 is under the bar 0.5"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -9,6 +10,11 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
+from assistant.errors import ConfigError
+from assistant.settings import Settings
+from eval import commands as eval_commands
+from eval.configuration import EvalConfig, corpus_sha256
+from index.documents import bundled_documents
 from index.store import ChromaIndex, open_client
 from tests.support.fake_openai import FakeLLMServer, Reply
 
@@ -82,7 +88,8 @@ def test_fail_under_and_fail_over_set_the_exit_code(
     summary = json.loads(captured.out)
     assert summary["config"]["refusal_threshold"] == 2.0
     assert summary["config"]["threshold_source"] == "override"
-    assert summary["refusal"] == {"accuracy": 1.0, "false_refusal_rate": 1.0}
+    assert (summary["refusal"]["accuracy"], summary["refusal"]["false_refusal_rate"]) == (
+        1.0, 1.0)
     assert "FAIL refusal.false_refusal_rate = 1 is over the bar 0.05" in captured.err
     assert "refusal.accuracy" not in captured.err
 
@@ -188,3 +195,72 @@ def test_chunking_and_hybrid_runs_are_recorded_in_their_own_index(
     assert varied["index"] != default["index"]  # another chunking never reuses an index
     assert run("run", str(tiny_set), "--embedder", "hash:64", "--max-chars", "50") == 2
     assert "--max-chars must be at least 100" in capsys.readouterr().err
+
+
+def parsed(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    eval_commands.add_parser(parser.add_subparsers())
+    return parser.parse_args(["eval", *argv])
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+def test_reader_flag_wins_over_tanya_reader_which_wins_over_on(
+        command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TANYA_READER", raising=False)
+    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "on"
+    monkeypatch.setenv("TANYA_READER", "off")
+    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "off"
+    config = eval_commands._config(parsed(command, "ukraina", "--reader", "on"), None, None)
+    assert config.reader == "on"
+
+
+def test_a_bad_reader_value_exits_2(tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run("run", str(tiny_set), "--reader", "maybe")
+    assert stopped.value.code == 2
+    assert "--reader: invalid choice: 'maybe'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="--reader must be 'on' or 'off'"):
+        EvalConfig(reader="yes")
+
+
+def test_the_reader_does_not_change_the_evaluation_index() -> None:
+    corpus = corpus_sha256(bundled_documents())
+    assert (EvalConfig(reader="on").index_name(corpus)
+            == EvalConfig(reader="off").index_name(corpus))
+    assert EvalConfig.from_settings(Settings(reader="off")).reader == "off"
+
+
+def test_a_reader_off_run_records_it_and_measures_no_reader_metric(
+        tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = {"t1": "Memorandum Budapest 1994", "t2": "Kanselir Jerman"}
+    with_answers = tmp_path / "gold.jsonl"
+    with_answers.write_text("".join(json.dumps({**q, "answer": gold[q["id"]]} if q["id"] in gold
+                                               else q) + "\n" for q in TINY), encoding="utf-8")
+    out = tmp_path / "off"
+    assert run("run", str(with_answers), "--embedder", "hash:64", "--reader", "off", "--json",
+               "--out", str(out)) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"]["reader"] == "off"
+    assert summary["config"]["index"] == EvalConfig(embedder="hash:64").index_name(
+        corpus_sha256(bundled_documents()))
+    for scope in (summary, *summary["by_lang"].values()):
+        assert scope["answer"]["span_em"] is None and scope["answer"]["span_f1"] is None
+        assert scope["refusal"]["auroc"] is None
+        assert scope["refusal"]["at_5pct_false"] is None
+    results = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").read_text()
+                                       .splitlines())}
+    assert {qid: r["gold_answer"] for qid, r in results.items()} == {
+        "t1": gold["t1"], "t2": gold["t2"], "t3": None, "t4": None, "t5": None}
+    assert all(r["span"] is None and r["answerability"] is None for r in results.values())
+    markdown, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    assert "answer.span\\_em" not in markdown.split("## Failed")[1]  # (Markdown escapes _)
+    for name in ("answer.span_em", "answer.span_f1", "refusal.auroc", "refusal.at_5pct_false"):
+        assert name.replace("_", "\\_") in markdown.split("## Failed")[0]
+        assert name in page
+
+
+def test_calibrate_records_the_reader_it_ran_with(tiny_set: Path, tmp_path: Path) -> None:
+    target = tmp_path / "calibration.json"
+    assert run("calibrate", str(tiny_set), "--embedder", "hash:64", "--reader", "off",
+               "--max-false-refusal", "0.34", "--calibration-file", str(target)) == 0
+    assert json.loads(target.read_text())["hash:64"]["reader"] == "off"

@@ -19,8 +19,8 @@ QSET = {"name": "tiny", "source": "tiny.jsonl", "sha256": "a" * 64, "n": 4}
 
 
 def write_run(folder: Path, results: list[QuestionResult], embedder: str,
-              qset: dict[str, object] = QSET) -> Path:
-    run = {"config": {"embedder": embedder, "k": 5}, "question_set": qset,
+              qset: dict[str, object] = QSET, **config: object) -> Path:
+    run = {"config": {"embedder": embedder, "k": 5, **config}, "question_set": qset,
            "corpus": {"sha256": "c" * 64}}
     write_reports(folder, summarize(results, run=run), results)
     return folder
@@ -100,3 +100,99 @@ def test_compare_cli_prints_json_and_text(runs: tuple[Path, Path],
     assert "questions that changed outcome: 2" in capsys.readouterr().out
     assert main(["eval", "compare", str(runs[0]), str(runs[0] / "nope")]) == 2
     assert "no summary.json" in capsys.readouterr().err
+
+
+def reader_results(spans: dict[str, str | None], scores: dict[str, float | None]
+                   ) -> list[QuestionResult]:
+    good = (cited(1, True),)
+    gold = {"q1": "Memorandum Budapest 1994", "q2": "Kanselir Jerman", "q3": "Kanselir"}
+    answerable = [result(q, lang="id" if q == "q3" else "en", rank=1, cited=good,
+                         gold_answer=gold[q], span=spans.get(q), answerability=scores.get(q))
+                  for q in gold]
+    unanswerable = [result(u, answerable=False, refused=True, answerability=scores.get(u))
+                    for u in ("u1", "u2")]
+    return [*answerable, *unanswerable]
+
+
+@pytest.fixture
+def reader_runs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    # on_a: q1 exact, q2 half (F1 2/3), q3 exact; AUROC 1 (0.9, 0.8, 0.7 vs 0.2, 0.1)
+    on_a = reader_results({"q1": "Memorandum Budapest 1994", "q2": "Jerman",
+                           "q3": "kanselir"},
+                          {"q1": 0.9, "q2": 0.8, "q3": 0.7, "u1": 0.2, "u2": 0.1})
+    # on_b: q1 wrong, q2 exact, q3 exact; u1 scores above q3 -> AUROC 5/6
+    on_b = reader_results({"q1": "Kyiv", "q2": "Kanselir Jerman", "q3": "Kanselir"},
+                          {"q1": 0.9, "q2": 0.8, "q3": 0.3, "u1": 0.5, "u2": 0.1})
+    off = reader_results({}, {})
+    return (write_run(tmp_path / "on_a", on_a, "e5-small-q4", reader="on"),
+            write_run(tmp_path / "on_b", on_b, "e5-small-q4", reader="on", k=3),
+            write_run(tmp_path / "off", off, "e5-small-q4", reader="off"))
+
+
+def test_compare_shows_the_reader_change_and_the_reader_metrics(
+        reader_runs: tuple[Path, Path, Path]) -> None:
+    on_a, _, off = reader_runs
+    comparison = compare_runs(load_run(on_a), load_run(off))
+    assert comparison["config_changes"] == {"reader": ["on", "off"]}
+    metrics = {m["metric"]: m for m in comparison["metrics"]}
+    assert metrics["answer.span_em"]["a"] == pytest.approx(0.6667)  # q2 is only partial
+    assert metrics["answer.span_em"]["b"] is None
+    assert metrics["refusal.auroc"]["a"] == 1.0 and metrics["refusal.auroc"]["b"] is None
+    for name in ("answer.span_em", "answer.span_f1", "refusal.auroc",
+                 "refusal.at_5pct_false"):
+        assert metrics[name]["delta"] is None and metrics[name]["verdict"] == ""
+    text = format_comparison(comparison)
+    assert "config reader: on -> off" in text
+    for name in ("answer.span_em", "answer.span_f1", "refusal.auroc",
+                 "refusal.at_5pct_false"):
+        assert name in text
+    # reader off: no question has span info, so no span failure to lose
+    changed = {c["id"]: c for c in comparison["changed"]}
+    assert changed["q2"]["fixed"] == ["answer.span_em"]
+
+
+def test_compare_gives_deltas_and_verdicts_of_the_reader_metrics(
+        reader_runs: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    on_a, on_b, _ = reader_runs
+    comparison = compare_runs(load_run(on_a), load_run(on_b))
+    assert comparison["config_changes"] == {"k": [5, 3]}
+    metrics = {m["metric"]: m for m in comparison["metrics"]}
+    span_em, span_f1 = metrics["answer.span_em"], metrics["answer.span_f1"]
+    assert (span_em["a"], span_em["b"]) == (pytest.approx(0.6667), pytest.approx(0.6667))
+    assert span_em["delta"] == 0.0 and span_em["verdict"] == ""
+    assert span_f1["a"] == pytest.approx(round((1 + 2 / 3 + 1) / 3, 4))
+    assert span_f1["b"] == pytest.approx(round(2 / 3, 4))
+    assert span_f1["verdict"] == "worse"
+    # en: A (1 + 2/3) / 2, B (0 + 1) / 2; id: exact in both
+    assert span_f1["by_lang"] == {"en": pytest.approx(-0.3333), "id": 0.0}
+    auroc = metrics["refusal.auroc"]
+    assert (auroc["a"], auroc["b"], auroc["verdict"]) == (1.0, pytest.approx(0.8333), "worse")
+    # 3 answerable: no false refusal allowed; A refuses both, B only u2 (below 0.3)
+    at5 = metrics["refusal.at_5pct_false"]
+    assert (at5["a"], at5["b"], at5["delta"], at5["verdict"]) == (1.0, 0.5, -0.5, "worse")
+    # en holds q1, q2, u1, u2 (separated in both runs); id has no unanswerable question
+    assert metrics["refusal.auroc"]["by_lang"] == {"en": 0.0, "id": None}
+    changed = {c["id"]: c for c in comparison["changed"]}
+    assert changed["q1"]["broke"] == ["answer.span_em"]
+    assert changed["q2"]["fixed"] == ["answer.span_em"]
+    assert main(["eval", "compare", str(on_a), str(on_b)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("refusal.at_5pct_false"))
+    assert row.split()[1:5] == ["1.000", "0.500", "-0.500", "worse"]
+
+
+def test_a_run_from_before_the_reader_compares_with_one_after(
+        runs: tuple[Path, Path], reader_runs: tuple[Path, Path, Path]) -> None:
+    summary_path = runs[0] / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    for group in [summary, *summary["by_lang"].values(), *summary["by_tag"].values()]:
+        for name in ("span_em", "span_f1"):
+            del group["answer"][name]
+        for name in ("auroc", "at_5pct_false"):
+            del group["refusal"][name]
+    summary_path.write_text(json.dumps(summary))
+    comparison = compare_runs(load_run(runs[0]), load_run(reader_runs[0]))
+    metrics = {m["metric"]: m for m in comparison["metrics"]}
+    assert metrics["answer.span_f1"]["a"] is None
+    assert metrics["answer.span_f1"]["b"] == pytest.approx(0.8889)
+    assert comparison["config_changes"]["reader"] == [None, "on"]

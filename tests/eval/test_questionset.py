@@ -166,3 +166,50 @@ def test_unknown_names_types_and_encodings_are_refused(tmp_path: Path) -> None:
     empty = write_jsonl(tmp_path / "empty.jsonl", [""])
     with pytest.raises(QuestionSetError, match="no questions"):
         load_question_set(empty)
+
+
+def test_a_gold_answer_is_optional_and_kept(tmp_path: Path) -> None:
+    lines = [json.dumps({**GOOD, "answer": "Memorandum Budapest 1994"}),
+             json.dumps({**GOOD, "id": "q2"})]
+    qset = load_question_set(write_jsonl(tmp_path / "set.jsonl", lines))
+    assert [q.answer for q in qset.questions] == ["Memorandum Budapest 1994", None]
+    assert qset.warnings == ()
+
+
+def test_a_bad_gold_answer_is_reported_with_its_line(tmp_path: Path) -> None:
+    lines = [json.dumps({**GOOD, "answer": "Budapest"}),
+             json.dumps({**GOOD, "id": "q2", "answer": ""}),
+             json.dumps({**GOOD, "id": "q3", "answer": ["Budapest"]}),
+             json.dumps({**GOOD, "id": "q4", "answer": "  "}),
+             json.dumps({**GOOD, "id": "q5", "answer": "The."}),
+             json.dumps({**GOOD, "id": "q6", "answer": None})]
+    path = write_jsonl(tmp_path / "bad.jsonl", lines)
+    with pytest.raises(QuestionSetError) as caught:
+        load_question_set(path)
+    message = str(caught.value)
+    for line in (2, 3, 4, 6):
+        assert f"{path}:{line}: 'answer' must be a non-empty string" in message
+    assert f"{path}:5: 'answer' 'The.' has no words left" in message
+    assert f"{path}:1:" not in message
+
+
+def test_an_unanswerable_question_with_a_gold_answer_is_a_warning(tmp_path: Path) -> None:
+    line = json.dumps({"id": "u1", "lang": "id", "question": "Apa kata Biden?",
+                       "answerable": False, "answer": "tidak ada"})
+    qset = load_question_set(write_jsonl(tmp_path / "w.jsonl", [line]))
+    assert any(":1: unanswerable question has an answer (ignored)" in w for w in qset.warnings)
+    assert qset.questions[0].answer is None
+
+
+def test_a_yaml_gold_answer_loads_and_a_number_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "- id: q1\n  lang: en\n  question: What does Kyiv demand?\n  answerable: true\n"
+        "  evidence: [Memorandum Budapest 1994]\n  answer_facts: [Budapest]\n"
+        "  answer: Memorandum Budapest 1994\n", encoding="utf-8")
+    assert load_question_set(path).questions[0].answer == "Memorandum Budapest 1994"
+    path.write_text(path.read_text().replace("answer: Memorandum Budapest 1994",
+                                             "answer: 1994"), encoding="utf-8")
+    with pytest.raises(QuestionSetError, match=r"set\.yaml:1: 'answer' must be a string: "
+                                               r"quote the number \(\"1994\"\)"):
+        load_question_set(path)

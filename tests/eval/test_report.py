@@ -65,3 +65,34 @@ def test_out_must_be_a_directory(tmp_path: Path) -> None:
     taken.write_text("x")
     with pytest.raises(ConfigError, match="not a directory"):
         write_reports(taken, summarize([]), [])
+
+
+def test_reports_show_the_reader_metrics_and_spans_escaped() -> None:
+    from eval.html_report import html_report
+    from eval.tables import metric_rows, text_table
+
+    results = [result("q1", rank=1, gold_answer="Budapest", span=HOSTILE, answerability=0.75),
+               result("q2", lang="id", rank=1, cited=(cited(1, True),), gold_answer="Kanselir",
+                      span="kanselir", answerability=0.5),
+               result("u1", answerable=False, refused=True, answerability=0.25)]
+    summary = summarize(results)
+    table = text_table(*metric_rows(summary))
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
+    # columns: all, en, id
+    assert rows["answer.span_em"] == ["0.500", "0.000", "1.000"]
+    assert rows["refusal.auroc"] == ["1.000", "1.000", "-"]
+    assert rows["refusal.at_5pct_false"] == ["1.000", "1.000", "-"]
+    text = markdown_report(summary, results)
+    row = next(line for line in text.splitlines() if line.startswith("| q1 "))
+    assert "answer.span\\_em" in row
+    assert "gold answer: Budapest; answerability 0.750" in row
+    assert "<script>" not in text and row.count(" | ") == 5
+    page = html_report(summary, results)
+    assert "<script" not in page and "span: &lt;script&gt;" in page
+    assert "gold answer: Budapest" in page
+
+
+def test_reports_of_a_reader_off_run_show_no_span_notes() -> None:
+    results = [result("q1", rank=4, gold_answer="Budapest")]
+    text = markdown_report(summarize(results), results)
+    assert "gold answer" not in text and "span:" not in text

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from assistant.service import TanyaService
+from assistant.types import Answer, AnswerSpan
+from eval.metrics import failures
 from eval.questionset import Question
-from eval.runner import EvalRunner
+from eval.runner import EvalRunner, score_answer
 
 KYIV = Question(id="q1", question="Apa yang dituntut Kyiv soal Memorandum Budapest 1994?",
                 lang="id", answerable=True, evidence=("Memorandum Budapest 1994",),
@@ -55,3 +59,24 @@ def test_a_question_the_service_rejects_becomes_an_error_result(
     result = EvalRunner(hash_service).run_one(too_long)
     assert result.error and "limit" in result.error
     assert result.failed == ("error",)
+
+
+@pytest.mark.parametrize(("span", "answerability"), [
+    (AnswerSpan("Memorandum Budapest 1994", "d", 10, 34, 0.8), 0.91), (None, 0.12), (None, None)])
+def test_the_reader_output_and_the_gold_answer_are_recorded(
+        span: AnswerSpan | None, answerability: float | None) -> None:
+    question = replace(KYIV, answer="Memorandum Budapest 1994")
+    answer = Answer(question=KYIV.question, answer="Menurut artikel: ...", refused=span is None,
+                    lang="id", answer_span=span, answerability=answerability)
+    result = score_answer(question, answer, [], latency_ms=5.0)
+    assert result.span == (span.text if span else None)
+    assert result.answerability == answerability
+    assert result.gold_answer == "Memorandum Budapest 1994"
+    # a span failure only where the reader gave something to judge
+    assert ("answer.span_em" in failures(result)) == (answerability is not None and span is None)
+
+
+def test_an_error_result_keeps_the_gold_answer(hash_service: TanyaService) -> None:
+    too_long = replace(KYIV, id="long", question="kata " * 1000, answer="Budapest")
+    result = EvalRunner(hash_service).run_one(too_long)
+    assert result.gold_answer == "Budapest" and result.span is None
