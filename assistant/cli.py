@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from assistant.commands import ask, check, index, serve
+from assistant.commands import ask, check, index, reader, serve
 from assistant.errors import TanyaError
 from assistant.logs import setup_logging
 from eval import commands as eval_commands
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_parsers(sub)
     serve.add_parser(sub)
     check.add_parser(sub)
+    reader.add_parser(sub)
     eval_commands.add_parser(sub)
     bench_command.add_parser(sub)
     return parser

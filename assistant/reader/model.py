@@ -61,7 +61,7 @@ class LoRALinear(nn.Module):
 class SpanReader(nn.Module):
     """Encoder + head: ``forward(ids, mask) -> (start_logits, end_logits)``."""
 
-    def __init__(self, encoder: nn.Module, config: AdapterConfig) -> None:
+    def __init__(self, encoder: Any, config: AdapterConfig) -> None:
         super().__init__()
         self.encoder = encoder
         self.config = config

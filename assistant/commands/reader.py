@@ -1,0 +1,66 @@
+"""``tanya reader train|check``: train the reader's adapter; check the shipped one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from assistant.commands.common import print_json, say, settings_from
+from assistant.errors import ConfigError
+
+DEFAULT_FACQA = Path("../shared/data/facqa/train.jsonl")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("reader", help="train or check the reader (answer span model)")
+    actions = parser.add_subparsers(dest="reader_command", required=True)
+    train = actions.add_parser(
+        "train", help="train the reader's adapter (fixed seeds; checkpoints; resumes)",
+        description="Trains LoRA deltas and the span head on FacQA (with the project's "
+                    "English translations) and the article's training set. Writes "
+                    "adapter.safetensors and adapter.json (the manifest) into --out.")
+    train.add_argument("--facqa", type=Path, default=DEFAULT_FACQA,
+                       help=f"FacQA train.jsonl (default: {DEFAULT_FACQA})")
+    train.add_argument("--out", type=Path, default=Path("reader-run"),
+                       help="where checkpoints, the adapter and its manifest go")
+    train.add_argument("--epochs", type=int, help="passes over the data (default 2)")
+    train.add_argument("--seed", type=int, help="random seed (default 13)")
+    train.set_defaults(handler=run_train)
+    check = actions.add_parser("check", help="check the shipped adapter against its manifest")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=run_check)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from assistant.reader.convert import ensure_converted
+    from assistant.reader.train import TrainConfig, train
+
+    if not args.facqa.is_file():
+        raise ConfigError(f"FacQA data not found at {args.facqa}; pass --facqa PATH")
+    config = TrainConfig()
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.seed is not None:
+        config = replace(config, seed=args.seed)
+    settings = settings_from(args)
+    model_dir = ensure_converted(settings.home / "cache")
+    manifest = train(args.facqa, model_dir, args.out, config, log=say)
+    say(f"adapter written to {args.out / 'adapter.safetensors'}; "
+        f"copy it and adapter.json into assistant/reader/ to ship it")
+    print(json.dumps(manifest["dev"]))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from assistant.reader.adapter import check_shipped
+
+    report = check_shipped()
+    if args.json:
+        print_json(report)
+    else:
+        say(f"adapter ok: sha256 {report['adapter_sha256'][:12]}, "
+            f"{report['tensors']} tensors, {report['bytes']} bytes")
+    return 0

@@ -1,0 +1,150 @@
+"""The reader at answer time: reads the top retrieved passages, returns the best answer
+span and the question's answerability score.
+
+Built once per TANYA_HOME from the converted base and the shipped adapter (an int8
+ONNX graph under ``cache/``, keyed by both hashes), then loaded in a fraction of a
+second by every process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.reader.adapter import Adapter, load_shipped
+from assistant.reader.decode import best_span
+from assistant.reader.inputs import ReaderTokenizer, Window, batch
+from assistant.reader.weights import WORD_EMBEDDINGS, load_tensors, map_tensor, merged_weights
+
+GRAPH_VERSION = 1
+MAX_WINDOWS = 4  # windows read per question: the latency budget's share
+
+
+@dataclass(frozen=True)
+class ReadPassage:
+    """What the reader reads: a passage's text, where it sits in its document."""
+
+    doc_id: str
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict. ``span`` is None when no window has a span at all."""
+
+    answerability: float
+    passage: int  # index into the passages read
+    start: int  # document offsets
+    end: int
+    text: str
+
+    @property
+    def has_span(self) -> bool:
+        return self.end > self.start
+
+
+class Reader:
+    """Thread-safe; onnxruntime sessions may be run from several threads."""
+
+    def __init__(self, cache_dir: Path, adapter: Adapter | None = None) -> None:
+        from assistant.reader.convert import ensure_converted
+
+        self.adapter = adapter or load_shipped()
+        self.model_dir = ensure_converted(cache_dir)
+        self.tokenizer = ReaderTokenizer(self.model_dir / "tokenizer.json")
+        weights = self.model_dir / "model.safetensors"
+        self._words = map_tensor(weights, WORD_EMBEDDINGS)
+        small = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
+        self._positions = small["embeddings.position_embeddings.weight"].astype(np.float32)
+        self._token_type = small["embeddings.token_type_embeddings.weight"][0].astype(np.float32)
+        self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, small)
+        self._session = _session(self.graph_path)
+
+    def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
+        """The best span over the passages' windows (None when there is nothing to read)."""
+        windows: list[tuple[int, Window]] = []
+        for index, passage in enumerate(passages):
+            for w in self.tokenizer.windows(question, passage.text):
+                windows.append((index, w))
+        windows = windows[:MAX_WINDOWS]
+        if not windows:
+            return None
+        logits = self.logits([w for _, w in windows])
+        best: Reading | None = None
+        for row, (index, w) in enumerate(windows):
+            span = best_span(logits[row, : len(w.ids), 0], logits[row, : len(w.ids), 1],
+                             w.answer_mask)
+            if span is None or (best is not None and span.score <= best.answerability):
+                continue
+            s, e = w.char_span(span.first, span.last)
+            base = passages[index].start
+            best = Reading(span.score, index, base + s, base + e, w.text[s:e])
+        return best
+
+    def logits(self, windows: Sequence[Window]) -> np.ndarray:
+        """``[windows, tokens, 2]`` start and end logits."""
+        ids, mask = batch(list(windows))
+        embedded = (self._words[ids].astype(np.float32)
+                    + self._positions[None, : ids.shape[1]] + self._token_type)
+        bias = ((1.0 - mask[:, None, None, :]) * -10000.0).astype(np.float32)
+        out = self._session.run(["logits"], {"embedded": embedded, "bias": bias})
+        return np.asarray(out[0])
+
+
+def _graph_key(model_dir: Path, adapter: Adapter) -> str:
+    manifest = json.loads((model_dir / "tanya-conversion.json").read_text())
+    text = f"{GRAPH_VERSION}:{manifest['source_sha256']}:{adapter.sha256}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter,
+                  base: dict[str, np.ndarray]) -> Path:
+    """The int8 graph for this base and adapter, built (once, atomically) if missing."""
+    import fcntl
+
+    from assistant.reader.graph import build_graph, quantize
+
+    target = cache_dir / f"reader-{_graph_key(model_dir, adapter)}.onnx"
+    if target.is_file():
+        return target
+    with (cache_dir / ".reader-graph.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        layers = sum(1 for k in base if k.endswith(".attention.self.query.weight"))
+        fp32 = cache_dir / f".{target.stem}.{os.getpid()}.fp32.onnx"
+        tmp = cache_dir / f".{target.stem}.{os.getpid()}.onnx"
+        try:
+            build_graph(merged_weights(base, adapter.tensors, adapter.scale), layers, fp32)
+            quantize(fp32, tmp)
+            tmp.replace(target)
+        finally:
+            fp32.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+    return target
+
+
+_SESSIONS: dict[Path, Any] = {}
+_SESSION_LOCK = threading.Lock()
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    with _SESSION_LOCK:
+        if path not in _SESSIONS:
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            _SESSIONS[path] = ort.InferenceSession(str(path), options,
+                                                   providers=["CPUExecutionProvider"])
+        return _SESSIONS[path]

@@ -1,0 +1,64 @@
+"""The reader's weights without torch: the converted base (safetensors), the shipped
+adapter merged into it, and the word-embedding table memory-mapped (only the rows a
+question touches are ever read into memory)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+_DTYPES = {"F16": np.float16, "F32": np.float32}
+
+
+def safetensors_header(path: Path) -> tuple[dict[str, dict[str, object]], int]:
+    """The header of a safetensors file and where its data starts."""
+    with path.open("rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    header.pop("__metadata__", None)
+    return header, 8 + size
+
+
+def map_tensor(path: Path, name: str) -> np.ndarray:
+    """One tensor of a safetensors file, memory-mapped read-only."""
+    header, base = safetensors_header(path)
+    entry: dict[str, Any] = dict(header[name])
+    begin = int(entry["data_offsets"][0])
+    return np.memmap(path, dtype=np.dtype(_DTYPES[str(entry["dtype"])]), mode="r",
+                     offset=base + begin, shape=tuple(int(n) for n in entry["shape"]))
+
+
+def load_tensors(path: Path, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    from safetensors.numpy import safe_open
+
+    out = {}
+    with safe_open(str(path), framework="np") as f:
+        for name in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+            if name not in skip:
+                out[name] = f.get_tensor(name)
+    return out
+
+
+def merged_weights(base: dict[str, np.ndarray], adapter: dict[str, np.ndarray], scale: float
+                   ) -> dict[str, np.ndarray]:
+    """``base`` with every LoRA pair folded in (W + scale * B A) and the head added.
+
+    Adapter names are the training model's: ``encoder.`` + the base name, with the
+    linear layer's ``.base`` for the frozen weight and ``.lora_a`` / ``.lora_b``.
+    """
+    merged = dict(base)
+    for name, a in adapter.items():
+        if not name.endswith(".lora_a"):
+            continue
+        stem = name.removeprefix("encoder.").removesuffix(".lora_a")
+        b = adapter[name.removesuffix("lora_a") + "lora_b"].astype(np.float32)
+        weight = f"{stem}.weight"
+        merged[weight] = base[weight] + scale * (b @ a.astype(np.float32))
+    merged["head.weight"] = adapter["head.weight"].astype(np.float32)
+    merged["head.bias"] = adapter["head.bias"].astype(np.float32)
+    return merged
