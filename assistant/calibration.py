@@ -33,3 +33,14 @@ def off_topic_margin(embedder: str) -> float | None:
     entry = load_calibration().get(embedder)
     margin = entry.get("off_topic_margin") if entry else None
     return float(margin) if margin is not None else None
+
+
+def reader_threshold(adapter_sha256: str, override: float | None = None) -> float:
+    """The answerability below which the reader refuses, calibrated for this adapter;
+    0.0 (best span as likely as no answer) for an adapter never calibrated."""
+    if override is not None:
+        return override
+    entry = load_calibration().get("reader")
+    if entry and entry.get("adapter_sha256") == adapter_sha256:
+        return float(entry["threshold"])
+    return 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,8 +70,23 @@ def choose_sentences(
     return sorted(chosen, key=lambda s: (s.passage.doc_id, s.start))
 
 
-def compose_answer(chosen: Sequence[ScoredSentence], lang: str) -> tuple[str, list[Citation]]:
-    """Answer text with ``[n]`` markers and the matching citations."""
+def lead_with_span(scored: Sequence[ScoredSentence], chosen: Sequence[ScoredSentence],
+                   reading: Any, max_sentences: int) -> list[ScoredSentence]:
+    """The sentence that holds the reader's span first, then the chosen ones after it
+    (at most ``max_sentences`` in all)."""
+    holder = next((s for s in scored if s.passage_rank == reading.passage + 1
+                   and s.start <= reading.start < s.end), None)
+    if holder is None:
+        return list(chosen)[:max_sentences]
+    rest = [s for s in chosen if (s.passage.chunk_id, s.start) != (holder.passage.chunk_id,
+                                                                   holder.start)]
+    return [holder, *rest][:max_sentences]
+
+
+def compose_answer(chosen: Sequence[ScoredSentence], lang: str, lead: str = ""
+                   ) -> tuple[str, list[Citation]]:
+    """Answer text with ``[n]`` markers and the matching citations; ``lead`` (the short
+    answer) comes first."""
     citations = [
         Citation(n=i, doc_id=s.passage.doc_id, title=s.passage.title, section=s.passage.section,
                  paragraph=s.paragraph, quote=s.text, start=s.start, end=s.end,
@@ -78,4 +94,5 @@ def compose_answer(chosen: Sequence[ScoredSentence], lang: str) -> tuple[str, li
         for i, s in enumerate(chosen, start=1)
     ]
     body = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-    return f"{framing(lang)} {body}", citations
+    text = f"{framing(lang)} {body}"
+    return (f"{lead} — {text}" if lead else text), citations

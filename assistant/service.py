@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.background import Background, load_background
-from assistant.calibration import off_topic_margin, refusal_threshold
+from assistant.calibration import off_topic_margin, reader_threshold, refusal_threshold
 from assistant.citations import verify_markers
 from assistant.conversation import standalone_query
 from assistant.errors import BadQuestionError, GenerationGoneError, IndexNotBuiltError
@@ -27,6 +27,7 @@ from assistant.extractive import (
     ScoredSentence,
     choose_sentences,
     compose_answer,
+    lead_with_span,
     score_sentences,
 )
 from assistant.language import detect_language
@@ -36,7 +37,7 @@ from assistant.questions import clean_history, clean_question
 from assistant.refusal import Evidence, RefusalDecision, Vocabulary, decide
 from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT, PassageRetriever
 from assistant.settings import Settings
-from assistant.types import Answer, Passage, Turn
+from assistant.types import Answer, AnswerSpan, Passage, Turn
 from index.builder import BuildReport, IndexBuilder, build_lock, check_embedder
 from index.chunking import ChunkerConfig
 from index.documents import Document, bundled_documents
@@ -47,10 +48,13 @@ from index.store import ChromaIndex, StoredPassage, open_client
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
+    from assistant.reader.runtime import Reader, Reading
+
 StreamEvent = tuple[str, Any]  # ("delta", str) ... then ("answer", Answer)
 _VOCABULARY_MAX_CHUNKS = 50_000
 _MANIFEST_RECHECK_SECONDS = 2.0
 _QUERY_CACHE = 512
+READ_K = 3  # retrieved passages the reader reads
 
 
 @dataclass
@@ -81,6 +85,8 @@ class TanyaService:
         self.off_topic_margin = off_topic_margin(self.embedder.calibration_spec)
         self._background_set: Background | None = None
         self._background_lock = threading.Lock()
+        self._reader_model: Reader | None = None
+        self._reader_lock = threading.Lock()
         self._client = client
         self._store: ChromaIndex | None = None
         self._loaded: _Loaded | None = None
@@ -170,6 +176,15 @@ class TanyaService:
                     self.embedder, self.settings.home / "cache")
             return self._background_set
 
+    def reader(self) -> Reader:
+        """The answer-span reader (built into ``TANYA_HOME/cache`` on first use)."""
+        with self._reader_lock:
+            if self._reader_model is None:
+                from assistant.reader.runtime import Reader
+
+                self._reader_model = Reader(self.settings.home / "cache")
+            return self._reader_model
+
     def reload(self) -> None:
         """Forget the cached manifest (after a build, or when the store came back)."""
         with self._lock:
@@ -187,8 +202,11 @@ class TanyaService:
             builder = IndexBuilder(self.store, self.embedder, chunker, progress)
             report = builder.build(list(docs) if docs is not None else bundled_documents(),
                                    rebuild=rebuild)
-        if self.off_topic_margin is not None:
-            self._background()  # embedded and cached now, so the first question is quick
+        # Embedded, converted and cached now, so the first question is quick.
+        if self.settings.reader_on:
+            self.reader()
+        elif self.off_topic_margin is not None:
+            self._background()
         self.reload()
         return report
 
@@ -330,12 +348,25 @@ class TanyaService:
         lang = state["lang"]
         answer = Answer(question=state["question"], answer="", refused=True, lang=lang,
                         passages=passages, standalone_query=state["query"])
-        decision = self._refusal(state, scored, chosen)
+        reading = None
+        if self.settings.reader_on:
+            reading = self._read(state["query"], found)
+            answer.answerability = reading.answerability if reading else float("-inf")
+            decision = self._reader_decision(found, reading)
+        else:
+            decision = self._refusal(state, scored, chosen)
         if decision.refuse:
             closest = found[0] if found and decision.point_to_closest else None
             answer.answer = refusal(lang, closest.section if closest else None,
                                     closest.paragraph if closest else None)
             answer.refusal_reason = decision.reason
+        elif reading is not None:
+            passage = found[reading.passage]
+            cited = lead_with_span(scored, chosen, reading, self.extractive.max_sentences)
+            answer.answer, answer.citations = compose_answer(cited, lang, lead=reading.text)
+            answer.answer_span = AnswerSpan(reading.text, passage.doc_id, reading.start,
+                                            reading.end, reading.answerability)
+            answer.refused = False
         else:
             answer.answer, answer.citations = compose_answer(chosen, lang)
             answer.refused = False
@@ -343,6 +374,24 @@ class TanyaService:
         answer.timings_ms.update(state["timings"])
         state["answer"] = answer
         return state
+
+    def _read(self, query: str, found: Sequence[StoredPassage]) -> Reading | None:
+        from assistant.reader.runtime import ReadPassage
+
+        return self.reader().read(query, [ReadPassage(p.doc_id, p.text, p.start)
+                                          for p in found[:READ_K]])
+
+    def _reader_decision(self, found: Sequence[StoredPassage], reading: Reading | None
+                         ) -> RefusalDecision:
+        """With the reader on, its answerability score alone decides."""
+        if not found or reading is None or not reading.has_span:
+            return RefusalDecision(True, "nothing retrieved to read")
+        threshold = reader_threshold(self.reader().adapter.sha256,
+                                     self.settings.reader_threshold)
+        if reading.answerability < threshold:
+            return RefusalDecision(True, f"reader: answerability {reading.answerability:.2f} "
+                                         f"< {threshold:.2f}")
+        return RefusalDecision(False)
 
     def _refusal(
         self, state: dict[str, Any], scored: Sequence[ScoredSentence],

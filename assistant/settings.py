@@ -46,6 +46,7 @@ class Settings:
     # "on": the trained reader finds the answer span and decides answerability;
     # "off": today's sentence-only path (for comparison).
     reader: str = "on"
+    reader_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not _INDEX_NAME.fullmatch(self.index):

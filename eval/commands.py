@@ -59,6 +59,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _config_options(calibrate, threshold=False)
     calibrate.set_defaults(handler=run_calibrate)
 
+    reader = commands.add_parser(
+        "calibrate-reader", help="choose the reader's answerability threshold",
+        description="Runs each set with the reader on and no threshold, then writes the "
+                    "highest threshold that refuses at most --max-false-refusal of the "
+                    "answerable questions in every language of every set.")
+    reader.add_argument("files", nargs="+", metavar="SET",
+                        help="question sets (files or shipped names); a shipped archive set "
+                             "brings its corpus, others are asked over --corpus or the "
+                             "bundled article")
+    reader.add_argument("--max-false-refusal", type=_fraction, default=0.05, metavar="RATE",
+                        help="largest share of answerable questions to refuse (default 0.05)")
+    reader.add_argument("--dry-run", action="store_true", help="print, do not write")
+    reader.add_argument("--calibration-file", type=Path, metavar="PATH",
+                        help="where to write (default: the assistant's calibration.json)")
+    _config_options(reader, threshold=False)
+    reader.set_defaults(handler=run_calibrate_reader)
+
     validate = commands.add_parser("validate", help="check a question set without running it")
     _set_argument(validate)
     _corpus_option(validate)
@@ -96,7 +113,8 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
 
 def _corpus_option(parser: Any) -> None:
     parser.add_argument("--corpus", action="append", type=Path, default=[], metavar="PATH",
-                        help=".txt/.md file or directory (repeatable; default: bundled article)")
+                        help=".txt/.md file or directory (repeatable; default: a shipped "
+                             "archive set's own corpus, else the bundled article)")
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -165,6 +183,26 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_calibrate_reader(args: argparse.Namespace) -> int:
+    from eval.calibrate import CALIBRATION_FILE, write_calibration
+    from eval.calibrate_reader import calibrate_reader
+    from eval.questionset import load_question_set
+
+    sets = []
+    for spec in args.files:
+        qset = load_question_set(spec)
+        sets.append((qset, _documents(args.corpus or ([qset.corpus] if qset.corpus else []))))
+    config = _config(args, threshold=None, llm="")
+    entry = _with_bar("calibrating", lambda bar: calibrate_reader(
+        sets, config, args.max_false_refusal))
+    print_json(entry)
+    if not args.dry_run:
+        path = args.calibration_file or CALIBRATION_FILE
+        write_calibration(path, "reader", entry)
+        say(f"wrote the reader's threshold {entry['threshold']} to {path}")
+    return 0
+
+
 def run_validate(args: argparse.Namespace) -> int:
     qset, _, warnings = _load(args)
     answerable = sum(q.answerable for q in qset.questions)
@@ -196,7 +234,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
     from eval.questionset import load_question_set, missing_evidence
 
     qset = load_question_set(args.file)
-    documents = _documents(args.corpus)
+    documents = _documents(args.corpus or ([qset.corpus] if qset.corpus else []))
     warnings = [*qset.warnings, *missing_evidence(qset.questions, documents)]
     for warning in warnings[:_WARNINGS_SHOWN]:
         say(f"warning: {warning}")

@@ -75,6 +75,8 @@ class QuestionSet:
     sha256: str
     questions: tuple[Question, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: the corpus a shipped set is asked over, when it is not the bundled article
+    corpus: Path | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sha256": self.sha256,
@@ -113,8 +115,15 @@ def load_question_set(spec: str | Path) -> QuestionSet:
             f"{label}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
     records = _jsonl_records(text, label) if kind == "jsonl" else _yaml_records(text, label)
     questions, warnings = _validate(records, label)
-    return QuestionSet(Path(source.name).stem, label, hashlib.sha256(raw).hexdigest(),
-                       tuple(questions), tuple(warnings))
+    name = Path(source.name).stem
+    return QuestionSet(name, label, hashlib.sha256(raw).hexdigest(), tuple(questions),
+                       tuple(warnings), corpus=None if path.is_file() else shipped_corpus(name))
+
+
+def shipped_corpus(name: str) -> Path | None:
+    """``eval/corpora/NAME``: the documents a shipped set is asked over, if it has its own."""
+    folder = Path(str(resources.files("eval") / "corpora" / name))
+    return folder if folder.is_dir() else None
 
 
 def missing_evidence(questions: Iterable[Question], documents: Sequence[Document]

@@ -11,6 +11,7 @@ feeds their sum with the position embeddings as the graph's input.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,5 +105,12 @@ def quantize(source: Path, target: Path) -> None:
     channel; activations quantized per call)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
-                     per_channel=True, op_types_to_quantize=["MatMul"])
+    # It logs advice ("consider pre-processing") on the root logger: not for users.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
+                         per_channel=True, op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
