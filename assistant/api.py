@@ -367,7 +367,8 @@ def _completion(meta: _CompletionMeta, answer: Answer) -> dict[str, Any]:
 
 
 def _extras(answer: Answer) -> dict[str, Any]:
-    return {"citations": [c.to_dict() for c in answer.citations], "refused": answer.refused}
+    return {"citations": [c.to_dict() for c in answer.citations], "refused": answer.refused,
+            "answer_span": answer.answer_span.to_dict() if answer.answer_span else None}
 
 
 def _chunk(meta: _CompletionMeta, delta: dict[str, Any], finish: str | None = None,

@@ -21,7 +21,7 @@ import gradio as gr
 from assistant.api import bearer_matches, describe_error
 from assistant.errors import TanyaError
 from assistant.service import TanyaService
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, AnswerSpan, Citation, Passage
 
 log = logging.getLogger("tanya")
 
@@ -50,6 +50,7 @@ CSS = """
 .tanya-where { font-weight: 500; color: var(--body-text-color-subdued); }
 .tanya-para { margin: 0; overflow-wrap: anywhere; }
 .tanya-para mark { background: #fde68a; color: #111; padding: 0 0.1rem; border-radius: 2px; }
+.tanya-para mark strong.tanya-span { background: #f59e0b; font-weight: 700; }
 .tanya-status { margin: 0 0 0.6rem; color: var(--body-text-color-subdued); }
 .tanya-refusal { border-left: 4px solid #d97706; background: rgba(217, 119, 6, 0.10);
   padding: 0.5rem 0.75rem; border-radius: 4px; margin-bottom: 0.6rem; }
@@ -75,7 +76,8 @@ def render_sources(answer: Answer) -> str:
         label = '<p class="tanya-status">Closest passage (not cited):</p>' if closest else ""
         return f'<div class="tanya-sources">{notice}{label}<ol>{card}</ol></div>'
     by_rank = {p.rank: p for p in answer.passages}
-    cards = "".join(_card(f"[{c.n}]", by_rank.get(c.passage_rank), c) for c in answer.citations)
+    cards = "".join(_card(f"[{c.n}]", by_rank.get(c.passage_rank), c, span=answer.answer_span)
+                    for c in answer.citations)
     count = len(answer.citations)
     status = f"{count} sentence{'s' if count != 1 else ''} cited from the article"
     return (f'<div class="tanya-sources"><p class="tanya-status">{status}</p>'
@@ -83,7 +85,7 @@ def render_sources(answer: Answer) -> str:
 
 
 def _card(label: str, passage: Passage | None, citation: Citation | None,
-          extra_class: str = "") -> str:
+          extra_class: str = "", span: AnswerSpan | None = None) -> str:
     source = citation or passage
     assert source is not None
     where = f"paragraph {source.paragraph}"
@@ -93,13 +95,28 @@ def _card(label: str, passage: Passage | None, citation: Citation | None,
     return (f'<li class="tanya-cite {extra_class}"{ident}>'
             f'<div class="tanya-cite-head"><span class="tanya-n">{escape(label)}</span>'
             f'<span class="tanya-where">{escape(where)}</span></div>'
-            f'<p class="tanya-para">{_highlighted(passage, citation)}</p></li>')
+            f'<p class="tanya-para">{_highlighted(passage, citation, span)}</p></li>')
 
 
-def _highlighted(passage: Passage | None, citation: Citation | None) -> str:
-    """The quote's paragraph, escaped, with the quoted sentence in <mark>."""
+def _quote(citation: Citation, span: AnswerSpan | None) -> str:
+    """The quote in <mark>, with the reader's answer span inside it in <strong>."""
+    inside = (span is not None and span.doc_id == citation.doc_id
+              and citation.start <= span.start < span.end <= citation.end)
+    if not inside:
+        return f"<mark>{escape(citation.quote)}</mark>"
+    assert span is not None
+    a, b = span.start - citation.start, span.end - citation.start
+    q = citation.quote
+    return (f'<mark>{escape(q[:a])}<strong class="tanya-span">{escape(q[a:b])}</strong>'
+            f"{escape(q[b:])}</mark>")
+
+
+def _highlighted(passage: Passage | None, citation: Citation | None,
+                 span: AnswerSpan | None = None) -> str:
+    """The quote's paragraph, escaped, with the quoted sentence in <mark> (and the
+    answer span in it in <strong>)."""
     if passage is None:
-        return f"<mark>{escape(citation.quote)}</mark>" if citation else ""
+        return _quote(citation, span) if citation else ""
     if citation is None:
         return escape(passage.text)
     text = passage.text
@@ -107,14 +124,13 @@ def _highlighted(passage: Passage | None, citation: Citation | None) -> str:
     if text[start:start + len(citation.quote)] != citation.quote:
         start = text.find(citation.quote)
     if start < 0:
-        return f"<mark>{escape(citation.quote)}</mark>"
+        return _quote(citation, span)
     end = start + len(citation.quote)
     # A chunk may carry neighbouring paragraphs as context; show only the quote's own.
     first = text.rfind("\n", 0, start) + 1
     last = text.find("\n", end)
     last = len(text) if last < 0 else last
-    return (escape(text[first:start]) + f"<mark>{escape(citation.quote)}</mark>"
-            + escape(text[end:last]))
+    return escape(text[first:start]) + _quote(citation, span) + escape(text[end:last])
 
 
 def _message(role: str, text: str, refused: bool = False) -> dict[str, Any]:

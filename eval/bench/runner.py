@@ -29,7 +29,7 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     from eval.bench.http_load import run_http
     from eval.bench.report import ratios, targets
     from eval.bench.scale import run_scale
-    from eval.bench.warm import run_warm
+    from eval.bench.warm import ARCHIVE_DOCUMENTS, run_archive, run_warm
     from eval.questionset import load_question_set
     from index.chunking import chunk_document
     from index.documents import bundled_documents
@@ -58,6 +58,12 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         section("warm", f"warm answers, {config.warm_calls} calls x{config.warm_repeats}")
         results["warm"] = run_warm(service, questions, config.warm_calls, config.warm_repeats)
         results["tanya_quality"] = _quality(service, questions[: config.quality_questions])
+        section("warm_reader_off", "warm answers with the reader off")
+        off = TanyaService(Settings(home=home, reader="off"))
+        results["warm_reader_off"] = run_warm(off, questions, config.warm_calls,
+                                              config.warm_repeats)
+        section("warm_archive", f"warm answers over a {ARCHIVE_DOCUMENTS}-document archive")
+        results["warm_archive"] = run_archive(home, config.warm_calls, config.warm_repeats)
         section("http", f"/api/ask alone and with {config.http_clients} clients")
         results["http"] = run_http(home, questions, config.http_alone, config.http_clients,
                                    config.http_seconds, config.http_max_requests)

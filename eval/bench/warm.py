@@ -5,13 +5,17 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from assistant.service import TanyaService
+from assistant.settings import Settings
 from eval.bench.stats import median_of_repeats
-from eval.questionset import Question
+from eval.questionset import Question, load_question_set
+from index.documents import Document, load_corpus
 
 _WARM_UP_CALLS = 20
+ARCHIVE_DOCUMENTS = 300
 
 
 def run_warm(service: TanyaService, questions: Sequence[Question], calls: int,
@@ -54,3 +58,32 @@ def _timed_asks(service: TanyaService, questions: Sequence[Question]) -> list[fl
         service.ask(q.question, q.history_dicts())
         times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def archive_documents(n: int = ARCHIVE_DOCUMENTS) -> list[Document]:
+    """``n`` two-paragraph news documents from the shipped archive corpora (dev, test):
+    document i joins passages i and i + n // 2 (mod the passages), so every one is new."""
+    from eval.questionset import shipped_corpus
+
+    folders = [f for f in (shipped_corpus("archive-dev"), shipped_corpus("archive-test")) if f]
+    passages, _ = load_corpus(folders)
+    texts = [p.text.strip() for p in passages]
+    out = []
+    for i in range(n):
+        first, second = texts[i % len(texts)], texts[(i + n // 2 + i // len(texts)) % len(texts)]
+        out.append(Document(f"archive-{i:03d}", f"Archive article {i}", "id",
+                            f"{first}\n\n{second}\n", "bench"))
+    return out
+
+
+def run_archive(home: Path, calls: int, repeats: int) -> dict[str, Any]:
+    """Warm answers (reader on and off) over a ``ARCHIVE_DOCUMENTS``-document index,
+    asked the archive dev set's questions."""
+    questions = load_question_set("archive-dev").questions
+    out: dict[str, Any] = {"documents": ARCHIVE_DOCUMENTS}
+    for reader in ("on", "off"):
+        service = TanyaService(Settings(home=home, index="bench-archive", reader=reader))
+        if reader == "on":
+            out["chunks"] = service.build(archive_documents()).chunks_embedded
+        out[f"reader_{reader}"] = run_warm(service, questions, calls, repeats)["uncached"]
+    return out

@@ -72,8 +72,14 @@ def test_quick_bench_reports_every_section(tmp_path: Path,
     assert _positive(results["ratios"]["hit@3"]) and _positive(results["ratios"]["warm_p50_ms"])
 
     targets = results["targets"]
-    assert set(targets) == {"warm_answer_p50_ms", "cold_ask_p50_s", "serve_rss_mb",
+    assert set(targets) == {"warm_answer_p50_ms", "warm_answer_reader_off_p50_ms",
+                            "warm_archive_answer_p50_ms", "cold_ask_p50_s", "serve_rss_mb",
                             "store_query_p95_ms_at_100k"}
+    archive = results["warm_archive"]
+    assert archive["documents"] == 300 and archive["chunks"] >= 300
+    for reader in ("reader_on", "reader_off"):
+        assert _positive(archive[reader]["p50"])
+    assert _positive(results["warm_reader_off"]["uncached"]["p50"])
     assert targets["store_query_p95_ms_at_100k"]["met"] is None  # quick stops at 1k chunks
     assert all(isinstance(t["met"], bool) for name, t in targets.items()
                if name != "store_query_p95_ms_at_100k")
