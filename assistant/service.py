@@ -173,7 +173,7 @@ class TanyaService:
         with self._background_lock:
             if self._background_set is None:
                 self._background_set = load_background(
-                    self.embedder, self.settings.home / "cache")
+                    self.embedder, self.settings.cache_dir)
             return self._background_set
 
     def reader(self) -> Reader:
@@ -182,7 +182,7 @@ class TanyaService:
             if self._reader_model is None:
                 from assistant.reader.runtime import Reader
 
-                self._reader_model = Reader(self.settings.home / "cache")
+                self._reader_model = Reader(self.settings.cache_dir)
             return self._reader_model
 
     def reload(self) -> None:

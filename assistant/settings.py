@@ -29,6 +29,9 @@ class Settings:
     """Everything configurable. Field ``x`` reads ``TANYA_X`` from the environment."""
 
     home: Path = field(default_factory=data_dir)
+    # Models and vectors derived from installed packages (the reader's converted base,
+    # its graph, the background): "" means TANYA_HOME/cache. Safe to share between homes.
+    cache: str = ""
     chroma_url: str = ""
     index: str = "default"
     embedder: str = DEFAULT_EMBEDDER
@@ -44,8 +47,8 @@ class Settings:
     max_concurrent_requests: int = 16
     max_body_bytes: int = 65536
     # "on": the trained reader finds the answer span and decides answerability;
-    # "off": today's sentence-only path (for comparison).
-    reader: str = "on"
+    # "off" (the default until the reader is calibrated and gated): the sentence path.
+    reader: str = "off"
     reader_threshold: float | None = None
 
     def __post_init__(self) -> None:
@@ -74,6 +77,10 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.cache).expanduser() if self.cache else Path(self.home) / "cache"
 
     @property
     def reader_on(self) -> bool:

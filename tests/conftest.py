@@ -41,11 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the session: the reader's converted base and graph are built once
+    (about 15 s), not per test."""
+    return tmp_path_factory.mktemp("tanya-cache")
+
+
 @pytest.fixture(autouse=True)
-def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data directory."""
+def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
+    """Every test gets its own data directory (the derived-model cache is shared)."""
     home = tmp_path / "tanya-home"
     monkeypatch.setenv("TANYA_HOME", str(home))
+    monkeypatch.setenv("TANYA_CACHE", str(shared_cache))
     monkeypatch.delenv("TANYA_CHROMA_URL", raising=False)
     monkeypatch.delenv("TANYA_API_KEY", raising=False)
     # A developer's own environment must not change what in-process tests see.
@@ -53,6 +61,7 @@ def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                  "TANYA_ROOT_PATH", "TANYA_RATE_LIMIT_PER_MINUTE",
                  "TANYA_MAX_CONCURRENT_REQUESTS", "TANYA_MAX_BODY_BYTES",
                  "TANYA_MAX_QUESTION_CHARS", "TANYA_REFUSAL_THRESHOLD", "TANYA_LLM_TIMEOUT",
+                 "TANYA_READER", "TANYA_READER_THRESHOLD",
                  "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(name, raising=False)
     return home
@@ -77,10 +86,11 @@ def hash_service(tanya_home: Path) -> TanyaService:
 
 
 @pytest.fixture(scope="session")
-def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder) -> TanyaService:
+def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder,
+               shared_cache: Path) -> TanyaService:
     """The real default configuration over the bundled article, built once per session."""
     home = tmp_path_factory.mktemp("e5-home")
-    service = TanyaService(Settings(home=home), embedder=e5)
+    service = TanyaService(Settings(home=home, cache=str(shared_cache)), embedder=e5)
     service.build()
     return service
 

@@ -46,7 +46,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.seed is not None:
         config = replace(config, seed=args.seed)
     settings = settings_from(args)
-    model_dir = ensure_converted(settings.home / "cache")
+    model_dir = ensure_converted(settings.cache_dir)
     manifest = train(args.facqa, model_dir, args.out, config, log=say)
     say(f"adapter written to {args.out / 'adapter.safetensors'}; "
         f"copy it and adapter.json into assistant/reader/ to ship it")

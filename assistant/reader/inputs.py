@@ -38,17 +38,19 @@ class Window:
 
     @property
     def answer_mask(self) -> np.ndarray:
-        """True where a span may start or end (window tokens) and at position 0."""
-        mask = np.array([s >= 0 for s, _ in self.offsets], dtype=bool)
+        """True where a span may start or end (window tokens with visible text) and at
+        position 0."""
+        mask = np.array([s >= 0 and bool(_trim(self.text[s:e])) for s, e in self.offsets],
+                        dtype=bool)
         mask[0] = True
         return mask
 
     def char_span(self, first: int, last: int) -> tuple[int, int]:
         """Character offsets in ``text`` of tokens ``first..last``, whitespace trimmed."""
         start, end = self.offsets[first][0], self.offsets[last][1]
-        while start < end and self.text[start].isspace():
+        while start < end and _blank(self.text[start]):
             start += 1
-        while end > start and self.text[end - 1].isspace():
+        while end > start and _blank(self.text[end - 1]):
             end -= 1
         return start, end
 
@@ -61,6 +63,18 @@ class Window:
             first = i if first is None else first
             last = i
         return (first, last) if first is not None and last is not None else None
+
+
+# Characters e5's normaliser turns into a space though str.isspace() says otherwise.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\ufeff\ufffd\u2581")
+
+
+def _blank(ch: str) -> bool:
+    return ch.isspace() or ch in _INVISIBLE
+
+
+def _trim(text: str) -> str:
+    return "".join(ch for ch in text if not _blank(ch))
 
 
 _CHAR_CLASS = re.compile(r"\\x\{([0-9A-F]+)\}")

@@ -24,8 +24,9 @@ _WATCHED = ("torch", "gradio", "chromadb", "sentence_transformers", "transformer
 def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a `tanya` child process (bench sections, tests): offline, no
     telemetry, and none of the caller's own TANYA_* settings (an API key or a Chroma URL
-    would change what is measured), only ``extra``."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANYA_")}
+    would change what is measured), only ``extra`` and the shared model cache."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith("TANYA_") or k == "TANYA_CACHE"}
     return {**inherited, "TANYA_HOME": str(home), "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
             "GRADIO_ANALYTICS_ENABLED": "False", **(extra or {})}
