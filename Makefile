@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test lint eval bench soak serve clean
+.PHONY: setup chat test lint eval bench soak serve clean reader
 
 setup: $(STAMP)
 
@@ -49,6 +49,11 @@ bench: setup
 # each; writes docs/bench/soak.json and soak_rss.png. Not part of `make test`.
 soak: setup
 	$(BIN)/tanya bench --soak --out docs/bench
+
+# Train the reader's adapter (about 35 minutes on 2 cores); copy reader-run/adapter.*
+# into assistant/reader/ to ship it. CI never trains.
+reader: setup
+	$(BIN)/tanya reader train --out reader-run
 
 lint: setup
 	$(BIN)/ruff check .
