@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -71,11 +70,12 @@ def choose_sentences(
 
 
 def lead_with_span(scored: Sequence[ScoredSentence], chosen: Sequence[ScoredSentence],
-                   reading: Any, max_sentences: int) -> list[ScoredSentence]:
-    """The sentence that holds the reader's span first, then the chosen ones after it
-    (at most ``max_sentences`` in all)."""
-    holder = next((s for s in scored if s.passage_rank == reading.passage + 1
-                   and s.start <= reading.start < s.end), None)
+                   passage_rank: int, span_start: int, max_sentences: int
+                   ) -> list[ScoredSentence]:
+    """The sentence of passage ``passage_rank`` that holds the span starting at document
+    offset ``span_start`` first, then the chosen ones (at most ``max_sentences``)."""
+    holder = next((s for s in scored if s.passage_rank == passage_rank
+                   and s.start <= span_start < s.end), None)
     if holder is None:
         return list(chosen)[:max_sentences]
     rest = [s for s in chosen if (s.passage.chunk_id, s.start) != (holder.passage.chunk_id,

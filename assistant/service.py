@@ -362,7 +362,8 @@ class TanyaService:
             answer.refusal_reason = decision.reason
         elif reading is not None:
             passage = found[reading.passage]
-            cited = lead_with_span(scored, chosen, reading, self.extractive.max_sentences)
+            cited = lead_with_span(scored, chosen, reading.passage + 1, reading.start,
+                                   self.extractive.max_sentences)
             answer.answer, answer.citations = compose_answer(cited, lang, lead=reading.text)
             answer.answer_span = AnswerSpan(reading.text, passage.doc_id, reading.start,
                                             reading.end, reading.answerability)

@@ -1,10 +1,10 @@
 """Calibrate the reader's answerability threshold: ``tanya eval calibrate-reader SET...``.
 
-Every set is run with the reader on and its threshold off; the threshold is then the
-highest one that refuses at most ``max_false_refusal`` of the answerable questions in
-every language of every set (midway between neighbouring scores, so it does not hinge
-on one score). It is written to ``calibration.json`` under ``"reader"`` with the
-adapter's hash: a retrained adapter is uncalibrated until this runs again.
+Every set is run with the reader on and its threshold off; each language of each set
+gets the threshold ``eval.calibrate.choose_threshold`` picks (midway between neighbouring
+scores, within ``max_false_refusal``), and the lowest of them is kept. It is written to
+``calibration.json`` under ``"reader"`` with the adapter's hash: a retrained adapter is
+uncalibrated until this runs again.
 """
 
 from __future__ import annotations
@@ -14,25 +14,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from eval.calibrate import choose_threshold
 from eval.configuration import EvalConfig, open_service
 from eval.metrics import auroc, refused_at_false_rate
 from eval.questionset import QuestionSet
 from eval.results import QuestionResult
 from eval.runner import EvalRunner
 from index.documents import Document
-
-
-def threshold_for(answerable: Sequence[float], max_false_refusal: float) -> float:
-    """The highest threshold refusing at most ``max_false_refusal`` of ``answerable``
-    (refusal is ``score < threshold``)."""
-    ordered = sorted(answerable)
-    allowed = math.floor(max_false_refusal * len(ordered) + 1e-9)
-    if allowed >= len(ordered):
-        return math.inf
-    if allowed == 0:
-        return ordered[0] - 1e-3 if math.isfinite(ordered[0]) else -math.inf
-    low, high = ordered[allowed - 1], ordered[allowed]
-    return (low + high) / 2 if math.isfinite(low) else high - 1e-3
 
 
 def groups(name: str, results: Sequence[QuestionResult]
@@ -58,7 +46,9 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
         service.settings = replace(service.settings, reader_threshold=-math.inf)
         sha = service.reader().adapter.sha256
         scores.update(groups(qset.name, EvalRunner(service).run(qset.questions)))
-    threshold = min(threshold_for(a, max_false_refusal) for a, _ in scores.values() if a)
+    # The strictest language of any set decides: none may pass the false-refusal budget.
+    threshold = min(choose_threshold(a, u, max_false_refusal).chosen.threshold
+                    for a, u in scores.values())
     report = {}
     for key, (a, u) in sorted(scores.items()):
         report[key] = {

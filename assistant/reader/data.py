@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from eval.metrics import normalize
+from eval.questionset import Question
 
 DATA_DIR = Path(__file__).parent / "data"
 TRANSLATIONS = DATA_DIR / "facqa-en.jsonl"
@@ -139,7 +140,7 @@ def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarr
     return out
 
 
-def article_examples(questions: Iterable[dict[str, object]], chunks: Sequence[str],
+def article_examples(questions: Sequence[Question], chunks: Sequence[str],
                      retrieved: Sequence[Sequence[int]]) -> list[Example]:
     """Examples from a question set over an article: the retrieved chunks, answered
     where a chunk holds the question's evidence and its first answer fact, else not.
@@ -149,20 +150,14 @@ def article_examples(questions: Iterable[dict[str, object]], chunks: Sequence[st
     """
     out = []
     for q, found in zip(questions, retrieved, strict=True):
-        evidence = [str(e) for e in q.get("evidence", []) or []]  # type: ignore[attr-defined]
-        facts = [str(f) for f in q.get("answer_facts", []) or []]  # type: ignore[attr-defined]
         for i in found:
             chunk = chunks[i]
-            relevant = bool(q.get("answerable")) and any(contains(chunk, e) for e in evidence)
-            if not relevant:
-                out.append(Example(str(q["question"]), chunk, -1, "", "article-negative"))
+            if not (q.answerable and any(contains(chunk, e) for e in q.evidence)):
+                out.append(Example(q.question, chunk, -1, "", "article-negative"))
                 continue
-            start = _find(chunk, facts[0]) if facts else -1
+            fact = q.answer_facts[0] if q.answer_facts else ""
+            start = chunk.casefold().find(fact.casefold()) if fact else -1
             if start >= 0:
-                out.append(Example(str(q["question"]), chunk, start,
-                                   chunk[start:start + len(facts[0])], "article"))
+                out.append(Example(q.question, chunk, start, chunk[start:start + len(fact)],
+                                   "article"))
     return out
-
-
-def _find(text: str, phrase: str) -> int:
-    return text.casefold().find(phrase.casefold())

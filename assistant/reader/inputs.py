@@ -33,8 +33,6 @@ class Window:
     text: str
     ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
-    #: where ``text`` starts in the passage it was cut from
-    base: int = 0
 
     @property
     def answer_mask(self) -> np.ndarray:

@@ -22,7 +22,14 @@ import numpy as np
 from assistant.reader.adapter import Adapter, load_shipped
 from assistant.reader.decode import best_span
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
-from assistant.reader.weights import WORD_EMBEDDINGS, load_tensors, map_tensor, merged_weights
+from assistant.reader.weights import (
+    POSITIONS,
+    TOKEN_TYPES,
+    WORD_EMBEDDINGS,
+    load_tensors,
+    map_tensor,
+    merged_weights,
+)
 
 GRAPH_VERSION = 1
 MAX_WINDOWS = 4  # windows read per question: the latency budget's share
@@ -39,7 +46,7 @@ class ReadPassage:
 
 @dataclass(frozen=True)
 class Reading:
-    """The reader's verdict. ``span`` is None when no window has a span at all."""
+    """The reader's best span over the passages read, in document offsets."""
 
     answerability: float
     passage: int  # index into the passages read
@@ -63,10 +70,9 @@ class Reader:
         self.tokenizer = ReaderTokenizer(self.model_dir / "tokenizer.json")
         weights = self.model_dir / "model.safetensors"
         self._words = map_tensor(weights, WORD_EMBEDDINGS)
-        small = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
-        self._positions = small["embeddings.position_embeddings.weight"].astype(np.float32)
-        self._token_type = small["embeddings.token_type_embeddings.weight"][0].astype(np.float32)
-        self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, small)
+        self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
+        self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
+        self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, weights)
         self._session = _session(self.graph_path)
 
     def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
@@ -106,8 +112,7 @@ def _graph_key(model_dir: Path, adapter: Adapter) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter,
-                  base: dict[str, np.ndarray]) -> Path:
+def _ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter, weights: Path) -> Path:
     """The int8 graph for this base and adapter, built (once, atomically) if missing."""
     import fcntl
 
@@ -120,6 +125,8 @@ def _ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter,
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.is_file():
             return target
+        # The base's 86 MB of layers are read only here, when the graph is first built.
+        base = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
         layers = sum(1 for k in base if k.endswith(".attention.self.query.weight"))
         fp32 = cache_dir / f".{target.stem}.{os.getpid()}.fp32.onnx"
         tmp = cache_dir / f".{target.stem}.{os.getpid()}.onnx"

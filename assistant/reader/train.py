@@ -91,7 +91,6 @@ def featurize(tokenizer: ReaderTokenizer, examples: Sequence[Example], per_examp
 def build_examples(facqa_path: Path, seed: int, negatives: int, article_set: str,
                    log: Log) -> tuple[list[Example], list[QA], dict[str, str]]:
     """Training examples, the dev records, and the hashes of every input."""
-    from assistant.reader.data import split_of
     from eval.questionset import load_question_set
     from index.chunking import chunk_document
     from index.documents import bundled_documents
@@ -111,13 +110,9 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, article_set: str
     qset = load_question_set(article_set)
     chunks = [c.text for doc in bundled_documents() for c in chunk_document(doc)]
     embed_c = embedder.embed_passages(chunks)
-    questions = [{"question": q.question, "answerable": q.answerable,
-                  "evidence": list(q.evidence), "answer_facts": list(q.answer_facts)}
-                 for q in qset.questions]
-    vectors = np.vstack([embedder.embed_question(str(q["question"])) for q in questions])
-    retrieved = [list(np.argsort(-(embed_c @ v))[:3]) for v in vectors]
-    examples += article_examples(questions, chunks, retrieved)
-    assert all(split_of(r.passage) == "dev" for r in dev)
+    vectors = np.vstack([embedder.embed_question(q.question) for q in qset.questions])
+    retrieved = [[int(i) for i in np.argsort(-(embed_c @ v))[:3]] for v in vectors]
+    examples += article_examples(qset.questions, chunks, retrieved)
     hashes = {"facqa": sha256_file(facqa_path), "translations": sha256_file(TRANSLATIONS),
               f"questionset:{article_set}": hashlib.sha256(
                   "\n".join(q.question for q in qset.questions).encode()).hexdigest()}
@@ -196,7 +191,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     """Train, checkpointing into ``out_dir``; returns the manifest written beside the
     adapter."""
     import torch
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     from assistant.reader.model import SpanReader, load_encoder
 
@@ -221,7 +216,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     optimizer = torch.optim.AdamW([{"params": lora, "lr": config.lr},
                                    {"params": head, "lr": config.head_lr}],
                                   weight_decay=config.weight_decay)
-    order = _batches(items, config, tokenizer_seed=config.seed)
+    order = _batches(items, config)
     total = len(order)
     warmup = max(1, int(total * config.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -263,7 +258,6 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     adapter_path = out_dir / "adapter.safetensors"
     save_file({k: v.to(torch.float16 if k.endswith(("lora_a", "lora_b")) else torch.float32)
                for k, v in model.adapter_state().items()}, str(adapter_path))
-    del load_file
     manifest = {
         "format": 1,
         "base": json.loads((model_dir / "tanya-conversion.json").read_text())
@@ -281,10 +275,9 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     return manifest
 
 
-def _batches(items: Sequence[Featurized], config: TrainConfig, tokenizer_seed: int
-             ) -> list[list[int]]:
+def _batches(items: Sequence[Featurized], config: TrainConfig) -> list[list[int]]:
     """Per epoch, shuffled batches of similar length (less padding), in shuffled order."""
-    rng = random.Random(tokenizer_seed)
+    rng = random.Random(config.seed)
     out: list[list[int]] = []
     for _ in range(config.epochs):
         idx = list(range(len(items)))

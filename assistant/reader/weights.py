@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+POSITIONS = "embeddings.position_embeddings.weight"
+TOKEN_TYPES = "embeddings.token_type_embeddings.weight"
 _DTYPES = {"F16": np.float16, "F32": np.float32}
 
 

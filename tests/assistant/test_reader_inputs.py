@@ -224,7 +224,9 @@ def test_a_known_answer_round_trips(tokenizer: ReaderTokenizer) -> None:
     assert w.token_span(len(passage) + 5, len(passage) + 9) is None
 
 
-@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\t", "  \n"])
+# Visible spaces, and characters e5's normaliser turns into one (zero-width, BOM, marks).
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\t", "  \n",
+                                   "\u200b", "\ufeff", "\u200e", " \u200b"])
 def test_a_known_answer_round_trips_after_any_space(tokenizer: ReaderTokenizer,
                                                     space: str) -> None:
     passage = f"Menteri{space}Tony Blair berkata."
@@ -232,16 +234,6 @@ def test_a_known_answer_round_trips_after_any_space(tokenizer: ReaderTokenizer,
     (w,) = tokenizer.windows("Siapa?", passage)
     span = w.token_span(start, start + 10)
     assert span is not None and w.char_span(*span) == (start, start + 10)
-
-
-@pytest.mark.parametrize("space", ["\u200b", "\ufeff", "\u200e", " \u200b"])
-def test_a_known_answer_round_trips_after_an_invisible_space(tokenizer: ReaderTokenizer,
-                                                             space: str) -> None:
-    passage = f"Menteri{space}Tony Blair berkata."
-    start = passage.index("Tony")
-    (w,) = tokenizer.windows("Siapa?", passage)
-    span = w.token_span(start, start + 10)
-    assert span is not None
     assert passage[slice(*w.char_span(*span))] == "Tony Blair"
 
 
