@@ -35,6 +35,14 @@ def groups(name: str, results: Sequence[QuestionResult]
     return out
 
 
+def pooled_threshold(scores: dict[str, tuple[list[float], list[float]]],
+                     max_false_refusal: float) -> float:
+    """The lowest of the groups' chosen thresholds: the strictest language of any set
+    decides, so none refuses more than its false-refusal budget."""
+    return min(choose_threshold(a, u, max_false_refusal).chosen.threshold
+               for a, u in scores.values())
+
+
 def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
                      config: EvalConfig, max_false_refusal: float) -> dict[str, Any]:
     """The calibration entry for the shipped adapter over ``sets``."""
@@ -46,9 +54,7 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
         service.settings = replace(service.settings, reader_threshold=-math.inf)
         sha = service.reader().adapter.sha256
         scores.update(groups(qset.name, EvalRunner(service).run(qset.questions)))
-    # The strictest language of any set decides: none may pass the false-refusal budget.
-    threshold = min(choose_threshold(a, u, max_false_refusal).chosen.threshold
-                    for a, u in scores.values())
+    threshold = pooled_threshold(scores, max_false_refusal)
     report = {}
     for key, (a, u) in sorted(scores.items()):
         report[key] = {

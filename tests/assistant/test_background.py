@@ -26,7 +26,7 @@ def test_the_default_embedders_background_is_embedded_at_build_and_cached(
     """Computed on this machine, never shipped: a 4-bit engine's floats differ by CPU."""
     assert not list(BACKGROUND_PATH.parent.glob("*.npy"))
     sentences = background_sentences()
-    cached = e5_service.settings.home / "cache" / vectors_name(e5, sentences)
+    cached = e5_service.settings.cache_dir / vectors_name(e5, sentences)
     vectors = np.load(cached)  # written by the fixture's build, before any question
     assert vectors.shape == (len(sentences), e5.dim)
     sample = [0, len(sentences) // 2, len(sentences) - 1]
