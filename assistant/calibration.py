@@ -35,12 +35,24 @@ def off_topic_margin(embedder: str) -> float | None:
     return float(margin) if margin is not None else None
 
 
-def reader_threshold(adapter_sha256: str, override: float | None = None) -> float:
-    """The answerability below which the reader refuses, calibrated for this adapter;
-    0.0 (best span as likely as no answer) for an adapter never calibrated."""
+def reader_entry(adapter_sha256: str, embedder: str) -> dict[str, Any] | None:
+    """The reader's calibration when it was made for this adapter and embedder (the
+    combined answerability reads the embedder's similarities); None otherwise."""
+    entry = load_calibration().get("reader")
+    if entry and entry.get("adapter_sha256") == adapter_sha256 \
+            and entry.get("embedder", embedder) == embedder:
+        return dict(entry)
+    return None
+
+
+def reader_threshold(adapter_sha256: str, embedder: str, lang: str,
+                     override: float | None = None) -> float:
+    """The answerability below which the reader refuses a question in ``lang``: the
+    language's calibrated threshold, else the lowest calibrated one (a language no set
+    calibrated is not refused more often), else 0.0 (uncalibrated)."""
     if override is not None:
         return override
-    entry = load_calibration().get("reader")
-    if entry and entry.get("adapter_sha256") == adapter_sha256:
-        return float(entry["threshold"])
-    return 0.0
+    entry = reader_entry(adapter_sha256, embedder)
+    if not entry:
+        return 0.0
+    return float(entry.get("thresholds", {}).get(lang, entry["threshold"]))

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.background import Background, load_background
-from assistant.calibration import off_topic_margin, reader_threshold, refusal_threshold
+from assistant.calibration import (
+    off_topic_margin,
+    reader_entry,
+    reader_threshold,
+    refusal_threshold,
+)
 from assistant.citations import verify_markers
 from assistant.conversation import standalone_query
 from assistant.errors import BadQuestionError, GenerationGoneError, IndexNotBuiltError
@@ -34,6 +39,8 @@ from assistant.language import detect_language
 from assistant.lexical import BM25
 from assistant.phrases import is_refusal, refusal
 from assistant.questions import clean_history, clean_question
+from assistant.reader.answerability import Combiner
+from assistant.reader.focus import Span, focus
 from assistant.refusal import Evidence, RefusalDecision, Vocabulary, decide
 from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT, PassageRetriever
 from assistant.settings import Settings
@@ -350,9 +357,10 @@ class TanyaService:
                         passages=passages, standalone_query=state["query"])
         reading = None
         if self.settings.reader_on:
-            reading = self._read(state["query"], found)
-            answer.answerability = reading.answerability if reading else float("-inf")
-            decision = self._reader_decision(found, reading)
+            reading = self._read(state["query"], found, scored)
+            answer.signals = self._signals(state["vector"], scored, reading)
+            answer.answerability = self._answerability(answer.signals)
+            decision = self._reader_decision(found, reading, answer.answerability, lang)
         else:
             decision = self._refusal(state, scored, chosen)
         if decision.refuse:
@@ -376,21 +384,56 @@ class TanyaService:
         state["answer"] = answer
         return state
 
-    def _read(self, query: str, found: Sequence[StoredPassage]) -> Reading | None:
+    def _read(self, query: str, found: Sequence[StoredPassage],
+              scored: Sequence[ScoredSentence]) -> Reading | None:
+        """The reader over the top passages, each cut to its best sentence and the
+        sentences around it (``assistant.reader.focus``)."""
         from assistant.reader.runtime import ReadPassage
 
-        return self.reader().read(query, [ReadPassage(p.doc_id, p.text, p.start)
-                                          for p in found[:READ_K]])
+        passages = []
+        for rank, p in enumerate(found[:READ_K], start=1):
+            mine = sorted((s for s in scored if s.passage_rank == rank), key=lambda s: s.start)
+            if not mine:
+                passages.append(ReadPassage(p.doc_id, p.text, p.start))
+                continue
+            best = max(range(len(mine)), key=lambda i: mine[i].score)
+            start, end = focus([Span(s.start, s.end) for s in mine], best)
+            passages.append(ReadPassage(p.doc_id, p.text[start - p.start:end - p.start], start))
+        return self.reader().read(query, passages)
 
-    def _reader_decision(self, found: Sequence[StoredPassage], reading: Reading | None
-                         ) -> RefusalDecision:
-        """With the reader on, its answerability score alone decides."""
+    def _signals(self, vector: np.ndarray, scored: Sequence[ScoredSentence],
+                 reading: Reading | None) -> dict[str, float]:
+        """What answerability is computed from (``assistant.reader.answerability``)."""
+        if reading is None or not scored:
+            return {}
+        closest = max(s.similarity for s in scored)
+        return {"reader": reading.answerability, "similarity": closest,
+                "background_lead": closest - self._background().best(vector)}
+
+    def _answerability(self, signals: dict[str, float]) -> float:
+        """The calibrated combination of the signals; the span score alone when the
+        reader is uncalibrated for this adapter and embedder."""
+        if not signals:
+            return float("-inf")
+        combiner = self._combiner()
+        return combiner.score(signals) if combiner else signals["reader"]
+
+    def _combiner(self) -> Combiner | None:
+        entry = reader_entry(self.reader().adapter.sha256, self.embedder.calibration_spec)
+        return Combiner.from_dict(entry["combiner"]) if entry and "combiner" in entry \
+            else None
+
+    def _reader_decision(self, found: Sequence[StoredPassage], reading: Reading | None,
+                         answerability: float, lang: str) -> RefusalDecision:
+        """With the reader on, answerability alone decides (against the threshold
+        calibrated for the question's language)."""
         if not found or reading is None or not reading.has_span:
             return RefusalDecision(True, "nothing retrieved to read")
         threshold = reader_threshold(self.reader().adapter.sha256,
+                                     self.embedder.calibration_spec, lang,
                                      self.settings.reader_threshold)
-        if reading.answerability < threshold:
-            return RefusalDecision(True, f"reader: answerability {reading.answerability:.2f} "
+        if answerability < threshold:
+            return RefusalDecision(True, f"reader: answerability {answerability:.2f} "
                                          f"< {threshold:.2f}")
         return RefusalDecision(False)
 

@@ -91,6 +91,9 @@ class Answer:
     # answerability score (higher: more likely answered; None with the reader off).
     answer_span: AnswerSpan | None = None
     answerability: float | None = None
+    # What answerability was computed from (the reader's span score, retrieval
+    # similarity, the background lead): for analysts, and for calibration to learn from.
+    signals: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,4 +110,5 @@ class Answer:
             "answer_span": self.answer_span.to_dict() if self.answer_span else None,
             "answerability": (round(self.answerability, 4)
                               if self.answerability is not None else None),
+            "signals": {k: round(v, 4) for k, v in self.signals.items()},
         }

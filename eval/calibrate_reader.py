@@ -1,10 +1,12 @@
-"""Calibrate the reader's answerability threshold: ``tanya eval calibrate-reader SET...``.
+"""Calibrate the reader's answerability: ``tanya eval calibrate-reader SET...``.
 
-Every set is run with the reader on and its threshold off; each language of each set
-gets the threshold ``eval.calibrate.choose_threshold`` picks (midway between neighbouring
-scores, within ``max_false_refusal``), and the lowest of them is kept. It is written to
-``calibration.json`` under ``"reader"`` with the adapter's hash: a retrained adapter is
-uncalibrated until this runs again.
+Every set is run with the reader on and its threshold off, and each question's signals
+are kept (``assistant.reader.answerability.SIGNALS``). A logistic model over them is
+fitted on all the sets' questions together; then each language of each set gets the
+threshold ``eval.calibrate.choose_threshold`` picks on the combined score (midway between
+neighbouring scores, within ``max_false_refusal``), and the lowest of them is kept. Both
+are written to ``calibration.json`` under ``"reader"`` with the adapter's hash and the
+embedder: a retrained adapter or another embedder is uncalibrated until this runs again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from assistant.reader.answerability import Combiner, fit
 from eval.calibrate import choose_threshold
 from eval.configuration import EvalConfig, open_service
 from eval.metrics import auroc, refused_at_false_rate
@@ -23,50 +26,78 @@ from eval.runner import EvalRunner
 from index.documents import Document
 
 
-def groups(name: str, results: Sequence[QuestionResult]
+def groups(name: str, results: Sequence[QuestionResult], combiner: Combiner
            ) -> dict[str, tuple[list[float], list[float]]]:
-    """(answerable, unanswerable) answerability scores per ``SET:LANG``."""
+    """(answerable, unanswerable) combined answerability per ``SET:LANG``; a question
+    the reader could not read (no signals) counts as scoring -inf."""
     out: dict[str, tuple[list[float], list[float]]] = {}
     for r in results:
-        if r.error is not None or r.answerability is None:
+        if r.error is not None:
             continue
         pair = out.setdefault(f"{name}:{r.lang}", ([], []))
-        (pair[0] if r.answerable else pair[1]).append(r.answerability)
+        (pair[0] if r.answerable else pair[1]).append(combiner.score(r.signals))
     return out
 
 
 def pooled_threshold(scores: dict[str, tuple[list[float], list[float]]],
                      max_false_refusal: float) -> float:
-    """The lowest of the groups' chosen thresholds: the strictest language of any set
-    decides, so none refuses more than its false-refusal budget."""
+    """The lowest of the groups' chosen thresholds: the strictest group decides, so none
+    refuses more than its false-refusal budget."""
     return min(choose_threshold(a, u, max_false_refusal).chosen.threshold
                for a, u in scores.values())
+
+
+def language_thresholds(scores: dict[str, tuple[list[float], list[float]]],
+                        max_false_refusal: float) -> dict[str, float]:
+    """Per question language (``SET:LANG`` groups), the pooled threshold of its groups:
+    English questions over Indonesian text score lower on every signal, so one
+    threshold for both would spend the budget on one language."""
+    langs = sorted({key.rpartition(":")[2] for key in scores})
+    return {lang: pooled_threshold({k: v for k, v in scores.items()
+                                    if k.rpartition(":")[2] == lang}, max_false_refusal)
+            for lang in langs}
 
 
 def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
                      config: EvalConfig, max_false_refusal: float) -> dict[str, Any]:
     """The calibration entry for the shipped adapter over ``sets``."""
     config = replace(config, reader="on")
-    scores: dict[str, tuple[list[float], list[float]]] = {}
-    sha = ""
+    runs: list[tuple[str, list[QuestionResult]]] = []
+    sha = embedder = ""
     for qset, documents in sets:
         service = open_service(config, documents)
         service.settings = replace(service.settings, reader_threshold=-math.inf)
         sha = service.reader().adapter.sha256
-        scores.update(groups(qset.name, EvalRunner(service).run(qset.questions)))
+        embedder = service.embedder.calibration_spec
+        runs.append((qset.name, EvalRunner(service).run(qset.questions)))
+    scored = [r for _, results in runs for r in results if r.error is None]
+    combiner = fit([r.signals for r in scored], [r.answerable for r in scored])
+    scores: dict[str, tuple[list[float], list[float]]] = {}
+    for name, results in runs:
+        scores.update(groups(name, results, combiner))
     threshold = pooled_threshold(scores, max_false_refusal)
+    thresholds = language_thresholds(scores, max_false_refusal)
     report = {}
     for key, (a, u) in sorted(scores.items()):
+        threshold_here = thresholds[key.rpartition(":")[2]]
         report[key] = {
             "answerable": len(a), "unanswerable": len(u),
-            "false_refusal_rate": round(sum(s < threshold for s in a) / len(a), 4) if a else None,
-            "refusal_accuracy": round(sum(s < threshold for s in u) / len(u), 4) if u else None,
+            "false_refusal_rate": _share(a, threshold_here),
+            "refusal_accuracy": _share(u, threshold_here),
             "auroc": _round(auroc(a, u)),
             "refused_at_5pct_false": _round(refused_at_false_rate(a, u)),
         }
-    return {"threshold": round(threshold, 4), "adapter_sha256": sha,
+    return {"threshold": round(threshold, 4),
+            "thresholds": {lang: round(t, 4) for lang, t in thresholds.items()},
+            "adapter_sha256": sha, "embedder": embedder,
+            "combiner": combiner.to_dict(),
             "max_false_refusal_rate": max_false_refusal,
             "question_sets": sorted({qset.name for qset, _ in sets}), "sets": report}
+
+
+def _share(scores: Sequence[float], threshold: float) -> float | None:
+    """The share of ``scores`` refused (below ``threshold``)."""
+    return round(sum(s < threshold for s in scores) / len(scores), 4) if scores else None
 
 
 def _round(value: float | None) -> float | None:

@@ -55,6 +55,7 @@ class QuestionResult:
     span: str | None = None
     answerability: float | None = None
     gold_answer: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)
     failed: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -80,7 +80,8 @@ def score_answer(question: Question, answer: Answer, ranked: Sequence[Passage],
         refusal_reason=str(getattr(answer, "refusal_reason", "") or ""),
         cited=tuple(cited), facts_found=tuple(found), facts_missing=tuple(missing),
         latency_ms=latency_ms, span=span.text if span is not None else None,
-        answerability=float(answerability) if answerability is not None else None)
+        answerability=float(answerability) if answerability is not None else None,
+        signals=dict(getattr(answer, "signals", {}) or {}))
 
 
 def _base(question: Question, error: str | None = None) -> QuestionResult:

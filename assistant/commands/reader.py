@@ -26,6 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="where checkpoints, the adapter and its manifest go")
     train.add_argument("--epochs", type=int, help="passes over the data (default 2)")
     train.add_argument("--seed", type=int, help="random seed (default 13)")
+    train.add_argument("--swapped", type=float, metavar="SHARE",
+                       help="share of questions that also get a same-passage negative, one "
+                            "of their names swapped for one the passage never mentions "
+                            "(default 0, as the shipped adapter was trained)")
     train.set_defaults(handler=run_train)
     check = actions.add_parser("check", help="check the shipped adapter against its manifest")
     check.add_argument("--json", action="store_true")
@@ -45,6 +49,10 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, epochs=args.epochs)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
+    if args.swapped is not None:
+        if not 0.0 <= args.swapped <= 1.0:
+            raise ConfigError(f"--swapped must be between 0 and 1, not {args.swapped}")
+        config = replace(config, swapped=args.swapped)
     settings = settings_from(args)
     model_dir = ensure_converted(settings.cache_dir)
     manifest = train(args.facqa, model_dir, args.out, config, log=say)

@@ -11,6 +11,11 @@ held-out sets.
   same split with its own passage withheld, keeping only passages without its answer.
 - Longer windows: a passage joined with a retrieved neighbour, so training also sees
   the several-paragraph chunks a real index holds.
+- Same-passage negatives (SQuAD 2.0's hardest kind): the question with one of its names
+  replaced by a name from another question that the passage never mentions ("Who
+  directs Bulog?" asked as "Who directs Pertamina?" of the Bulog passage). Retrieval
+  negatives are about something else; these teach that the passage must be about what
+  the question names.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +100,31 @@ def load_facqa(path: Path, translations: Path | None = TRANSLATIONS) -> list[QA]
     return out
 
 
+# A name: a run of capitalised words (any Latin-script language), not opening the text.
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised word runs that do not open the text."""
+    return [m.group(0) for m in _NAME.finditer(text)]
+
+
+def swapped_question(question: str, passage: str, pool: Sequence[str], rng: random.Random
+                     ) -> str | None:
+    """``question`` with a name the passage mentions replaced by one from ``pool`` it
+    never mentions; None when the question names nothing the passage does."""
+    known = [n for n in names_in(question) if contains(passage, n)]
+    if not known or not pool:
+        return None
+    name = known[rng.randrange(len(known))]
+    for _ in range(10):
+        other = pool[rng.randrange(len(pool))]
+        words = normalize(other).split()
+        if words and not any(w in normalize(passage).split() for w in words):
+            return question.replace(name, other, 1)
+    return None
+
+
 def contains(text: str, answer: str) -> bool:
     return normalize(answer) in normalize(text)
 
@@ -110,9 +141,10 @@ def neighbours(own: Sequence[int], embed_q: np.ndarray, embed_p: np.ndarray, k: 
 
 
 def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarray,
-                   passages: Sequence[str], seed: int, negatives: int = 2
-                   ) -> list[Example]:
-    """Positives (alone, and joined with a retrieved neighbour) and retrieved negatives.
+                   passages: Sequence[str], seed: int, negatives: int = 2,
+                   swapped: float = 0.0) -> list[Example]:
+    """Positives (alone, and joined with a retrieved neighbour), retrieved negatives,
+    and for a ``swapped`` share of the records a same-passage negative.
 
     ``embed_q`` has one row per record; ``embed_p`` one per entry of ``passages`` (the
     split's passages, which every record's passage is among).
@@ -121,9 +153,15 @@ def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarr
     index = {p: i for i, p in enumerate(passages)}
     own = [index[r.passage] for r in records]
     near = neighbours(own, embed_q, embed_p, k=negatives + 4)
+    # Names some passage mentions: real entities, not capitalised words of a translation.
+    pool = sorted({n for r in records for n in names_in(r.question) if contains(r.passage, n)})
     out = []
     for r, candidates in zip(records, near, strict=True):
         out.append(Example(r.question, r.passage, r.answer_start, r.answer, f"facqa-{r.lang}"))
+        if swapped and rng.random() < swapped:
+            question = swapped_question(r.question, r.passage, pool, rng)
+            if question is not None:
+                out.append(Example(question, r.passage, -1, "", f"facqa-{r.lang}-swapped"))
         others = [passages[i] for i in candidates if not contains(passages[i], r.answer)]
         for other in others[:negatives]:
             out.append(Example(r.question, other, -1, "", f"facqa-{r.lang}-negative"))

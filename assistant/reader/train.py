@@ -44,6 +44,9 @@ class TrainConfig:
     warmup: float = 0.06
     weight_decay: float = 0.01
     negatives: int = 2
+    #: share of questions that also get a same-passage negative (a name swapped); 0 for
+    #: the shipped adapter, which was trained before these existed (``--swapped``)
+    swapped: float = 0.0
     windows_per_example: int = 2
     checkpoint_every: int = 100
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
@@ -88,8 +91,9 @@ def featurize(tokenizer: ReaderTokenizer, examples: Sequence[Example], per_examp
     return out
 
 
-def build_examples(facqa_path: Path, seed: int, negatives: int, article_set: str,
-                   log: Log) -> tuple[list[Example], list[QA], dict[str, str]]:
+def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
+                   article_set: str, log: Log
+                   ) -> tuple[list[Example], list[QA], dict[str, str]]:
     """Training examples, the dev records, and the hashes of every input."""
     from eval.questionset import load_question_set
     from index.chunking import chunk_document
@@ -105,7 +109,7 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, article_set: str
         f"over {len(passages)} passages; {len(dev)} dev questions")
     embed_p = embedder.embed_passages(passages)
     embed_q = np.vstack([embedder.embed_question(r.question) for r in train])
-    examples = facqa_examples(train, embed_q, embed_p, passages, seed, negatives)
+    examples = facqa_examples(train, embed_q, embed_p, passages, seed, negatives, swapped)
 
     qset = load_question_set(article_set)
     chunks = [c.text for doc in bundled_documents() for c in chunk_document(doc)]
@@ -119,14 +123,16 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, article_set: str
     return examples, dev, hashes
 
 
-def dev_examples(dev: Sequence[QA], seed: int, negatives: int) -> list[Example]:
+def dev_examples(dev: Sequence[QA], seed: int, negatives: int, swapped: float
+                 ) -> list[Example]:
     from index.embedders import make_embedder
 
     embedder = make_embedder("e5-small-q4")
     passages = sorted({r.passage for r in dev})
     embed_p = embedder.embed_passages(passages)
     embed_q = np.vstack([embedder.embed_question(r.question) for r in dev])
-    return [e for e in facqa_examples(dev, embed_q, embed_p, passages, seed, negatives)
+    return [e for e in facqa_examples(dev, embed_q, embed_p, passages, seed, negatives,
+                                      swapped)
             if not e.source.endswith("-joined")]
 
 
@@ -203,9 +209,9 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = ReaderTokenizer(model_dir / "tokenizer.json")
     examples, dev, hashes = build_examples(facqa_path, config.seed, config.negatives,
-                                           config.article_set, log)
+                                           config.swapped, config.article_set, log)
     items = featurize(tokenizer, examples, config.windows_per_example)
-    dev_set = dev_examples(dev, config.seed, 1)
+    dev_set = dev_examples(dev, config.seed, 1, config.swapped)
     log(f"{len(examples)} examples -> {len(items)} windows "
         f"({sum(f.start > 0 for f in items)} answered); {len(dev_set)} dev examples")
 

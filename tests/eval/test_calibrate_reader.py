@@ -1,20 +1,35 @@
-"""The reader's threshold: per set and language, the strictest one wins."""
+"""The reader's threshold: per language, the strictest set wins."""
 
 from __future__ import annotations
 
 import math
 
-from eval.calibrate_reader import groups, pooled_threshold
+from assistant.reader.answerability import Combiner
+from eval.calibrate_reader import groups, language_thresholds, pooled_threshold
 from tests.eval.factories import result
 
+# Answerability = 2 * reader - 1.
+COMBINER = Combiner(("reader",), (2.0,), (0.5,), (1.0,), 0.0)
 
-def test_scores_are_grouped_by_set_and_language_without_errors_or_missing_scores() -> None:
-    results = [result("a", True, "en", answerability=2.0),
-               result("b", False, "en", answerability=-1.0),
-               result("c", True, "id", answerability=1.5),
-               result("d", True, "id", answerability=None),
-               result("e", False, "id", answerability=0.5, error="bad question")]
-    assert groups("s", results) == {"s:en": ([2.0], [-1.0]), "s:id": ([1.5], [])}
+
+def test_scores_are_combined_and_grouped_by_set_and_language_without_errors() -> None:
+    results = [result("a", True, "en", signals={"reader": 2.0}),
+               result("b", False, "en", signals={"reader": -1.0}),
+               result("c", True, "id", signals={"reader": 1.5}),
+               result("d", True, "id", signals={}),  # nothing read: refused
+               result("e", False, "id", signals={"reader": 0.5}, error="bad question")]
+    assert groups("s", results, COMBINER) == {"s:en": ([3.0], [-3.0]),
+                                               "s:id": ([2.0, -math.inf], [])}
+
+
+def test_each_language_gets_the_threshold_of_its_strictest_set() -> None:
+    answerable = [float(i) for i in range(1, 21)]
+    scores = {"a:en": (answerable, [-5.0]), "b:en": ([a - 3 for a in answerable], [-6.0]),
+              "a:id": ([a + 10 for a in answerable], [0.0])}
+    thresholds = language_thresholds(scores, 0.05)
+    assert thresholds["en"] == pooled_threshold({"b:en": scores["b:en"]}, 0.05)
+    assert thresholds["id"] == pooled_threshold({"a:id": scores["a:id"]}, 0.05)
+    assert thresholds["id"] > thresholds["en"]
 
 
 def test_no_group_refuses_more_than_its_budget_of_answerable_questions() -> None:
