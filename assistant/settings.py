@@ -46,9 +46,9 @@ class Settings:
     rate_limit_per_minute: int = 120
     max_concurrent_requests: int = 16
     max_body_bytes: int = 65536
-    # "on": the trained reader finds the answer span and decides answerability;
-    # "off" (the default until the reader is calibrated and gated): the sentence path.
-    reader: str = "off"
+    # "on" (the default): the trained reader finds the answer span and decides
+    # answerability; "off": the sentence-only path, for comparison.
+    reader: str = "on"
     reader_threshold: float | None = None
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from assistant.errors import ConfigError
 from assistant.reader.answerability import Combiner, fit
 from eval.calibrate import choose_threshold
 from eval.configuration import EvalConfig, open_service
@@ -42,9 +43,14 @@ def groups(name: str, results: Sequence[QuestionResult], combiner: Combiner
 def pooled_threshold(scores: dict[str, tuple[list[float], list[float]]],
                      max_false_refusal: float) -> float:
     """The lowest of the groups' chosen thresholds: the strictest group decides, so none
-    refuses more than its false-refusal budget."""
-    return min(choose_threshold(a, u, max_false_refusal).chosen.threshold
-               for a, u in scores.values())
+    refuses more than its false-refusal budget. A group without both kinds of question
+    (``offtopic`` has no answerable ones) sets no threshold; it still counts in the fit."""
+    chosen = [choose_threshold(a, u, max_false_refusal).chosen.threshold
+              for a, u in scores.values() if a and u]
+    if not chosen:
+        raise ConfigError("reader calibration needs a set with answerable and unanswerable "
+                          "questions in one language")
+    return min(chosen)
 
 
 def language_thresholds(scores: dict[str, tuple[list[float], list[float]]],
@@ -53,9 +59,12 @@ def language_thresholds(scores: dict[str, tuple[list[float], list[float]]],
     English questions over Indonesian text score lower on every signal, so one
     threshold for both would spend the budget on one language."""
     langs = sorted({key.rpartition(":")[2] for key in scores})
-    return {lang: pooled_threshold({k: v for k, v in scores.items()
-                                    if k.rpartition(":")[2] == lang}, max_false_refusal)
-            for lang in langs}
+    out = {}
+    for lang in langs:
+        mine = {k: v for k, v in scores.items() if k.rpartition(":")[2] == lang}
+        if any(a and u for a, u in mine.values()):
+            out[lang] = pooled_threshold(mine, max_false_refusal)
+    return out
 
 
 def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
@@ -79,7 +88,7 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
     thresholds = language_thresholds(scores, max_false_refusal)
     report = {}
     for key, (a, u) in sorted(scores.items()):
-        threshold_here = thresholds[key.rpartition(":")[2]]
+        threshold_here = thresholds.get(key.rpartition(":")[2], threshold)
         report[key] = {
             "answerable": len(a), "unanswerable": len(u),
             "false_refusal_rate": _share(a, threshold_here),

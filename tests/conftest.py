@@ -12,6 +12,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,14 @@ def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder,
     home = tmp_path_factory.mktemp("e5-home")
     service = TanyaService(Settings(home=home, cache=str(shared_cache)), embedder=e5)
     service.build()
+    return service
+
+
+@pytest.fixture(scope="session")
+def e5_sentence_service(e5_service: TanyaService, e5: E5SmallQ4Embedder) -> TanyaService:
+    """The same index with the reader off: the sentence-only path (`--reader off`)."""
+    service = TanyaService(replace(e5_service.settings, reader="off"), embedder=e5)
+    service.build()  # the index is up to date: nothing is embedded again
     return service
 
 

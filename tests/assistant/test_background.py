@@ -80,8 +80,8 @@ def test_an_unwritable_cache_still_answers(tmp_path: Path) -> None:
      ("my phone won't charge anymore, even with a new cable. what should I try", "en"),
      ("Mengapa bulan terlihat berubah bentuk setiap malam?", "id")])
 def test_off_topic_questions_are_refused_by_the_background(
-        e5_service: TanyaService, question: str, lang: str) -> None:
-    answer = e5_service.ask(question)
+        e5_sentence_service: TanyaService, question: str, lang: str) -> None:
+    answer = e5_sentence_service.ask(question)
     assert answer.refused and answer.lang == lang and answer.citations == []
     assert answer.refusal_reason.startswith("off-topic"), answer.refusal_reason
     # Nothing in the article is "closest" to a question about something else.
@@ -96,11 +96,12 @@ def test_requests_about_the_article_are_answered(e5_service: TanyaService) -> No
 
 
 def test_without_the_background_check_off_topic_questions_get_answers(
-        e5_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check is what refuses them: the threshold alone lets them through."""
-    assert e5_service.off_topic_margin == OFF_TOPIC_MARGIN < 0
-    monkeypatch.setattr(e5_service, "off_topic_margin", None)
-    answer = e5_service.ask("Why is the sky blue?")
+        e5_sentence_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is what refuses them (reader off): the threshold alone lets them
+    through."""
+    assert e5_sentence_service.off_topic_margin == OFF_TOPIC_MARGIN < 0
+    monkeypatch.setattr(e5_sentence_service, "off_topic_margin", None)
+    answer = e5_sentence_service.ask("Why is the sky blue?")
     assert not answer.refused
 
 

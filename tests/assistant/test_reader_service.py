@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.calibration import reader_threshold
 from assistant.reader import adapter as adapter_module
 from assistant.reader.adapter import ReaderUnavailableError
+from assistant.reader.answerability import SIGNALS
 from assistant.service import TanyaService
 from assistant.settings import Settings
 from index.documents import Document
@@ -21,8 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def reader_service(e5_service: TanyaService) -> TanyaService:
-    """The session's e5 service over the article, with the reader on."""
-    return TanyaService(e5_service.settings.with_(reader="on"), embedder=e5_service.embedder)
+    """The session's e5 service over the article, with the reader on (the default)."""
+    assert e5_service.settings.reader_on
+    return e5_service
 
 
 ANSWERED = [
@@ -44,12 +47,15 @@ def test_an_answered_question_leads_with_a_span_at_exact_offsets(
     assert answer.answer.startswith(span.text)
     first = answer.citations[0]
     assert first.start <= span.start < span.end <= first.end  # cited sentence holds it
-    assert answer.answerability is not None and answer.answerability == span.score
+    # The span keeps the reader's own score; answerability combines it with retrieval.
+    assert answer.signals["reader"] == span.score
+    assert answer.answerability is not None and set(answer.signals) == set(SIGNALS)
 
 
-def test_reader_off_answers_with_sentences_only(e5_service: TanyaService) -> None:
-    answer = e5_service.ask(ANSWERED[0])  # the default: reader off
+def test_reader_off_answers_with_sentences_only(e5_sentence_service: TanyaService) -> None:
+    answer = e5_sentence_service.ask(ANSWERED[0])
     assert answer.answer_span is None and answer.answerability is None
+    assert answer.signals == {}
     assert answer.citations and answer.to_dict()["answer_span"] is None
 
 
@@ -58,7 +64,9 @@ def test_a_question_the_article_does_not_answer_is_refused_without_a_span(
     answer = reader_service.ask("Berapa harga tiket kereta cepat Jakarta-Bandung?")
     assert answer.refused and answer.answer_span is None
     assert answer.refusal_reason.startswith("reader: answerability")
-    assert answer.answerability is not None and answer.answerability < 0
+    threshold = reader_threshold(reader_service.reader().adapter.sha256,
+                                 reader_service.embedder.calibration_spec, "id")
+    assert answer.answerability is not None and answer.answerability < threshold
 
 
 def test_the_threshold_setting_overrides_the_calibrated_one(

@@ -43,3 +43,11 @@ def test_no_group_refuses_more_than_its_budget_of_answerable_questions() -> None
     assert threshold == pooled_threshold({"b:id": strict}, 0.05)
     assert threshold < pooled_threshold({"a:en": lenient}, 0.05)
     assert math.isfinite(threshold)
+
+
+def test_a_set_without_answerable_questions_sets_no_threshold() -> None:
+    answerable = [float(i) for i in range(1, 21)]
+    with_offtopic = {"a:en": (answerable, [-5.0]), "offtopic:en": ([], [30.0, 40.0]),
+                     "offtopic:fr": ([], [1.0])}
+    assert language_thresholds(with_offtopic, 0.05) == {
+        "en": pooled_threshold({"a:en": with_offtopic["a:en"]}, 0.05)}
