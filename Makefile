@@ -36,7 +36,7 @@ test: setup
 
 # The four shipped question sets: reports under eval-runs/, then the regression bars, which
 # live in one place (tests/eval/test_gate.py).
-SETS := ukraina ukraina-heldout ukraina-fresh offtopic
+SETS := ukraina ukraina-heldout ukraina-fresh offtopic archive-dev archive-test
 eval: setup
 	for set in $(SETS); do $(BIN)/tanya eval run $$set --out eval-runs/$$set || exit 2; done
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/eval/test_gate.py

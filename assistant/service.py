@@ -187,9 +187,9 @@ class TanyaService:
         """The answer-span reader (built into ``TANYA_HOME/cache`` on first use)."""
         with self._reader_lock:
             if self._reader_model is None:
-                from assistant.reader.runtime import Reader
+                from assistant.reader.runtime import shared_reader
 
-                self._reader_model = Reader(self.settings.cache_dir)
+                self._reader_model = shared_reader(self.settings.cache_dir)
             return self._reader_model
 
     def reload(self) -> None:

@@ -24,6 +24,7 @@ from index.documents import Document, bundled_documents
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 from tests.support.fake_openai import FakeLLMServer
 from tests.support.servers import ChromaServer, chroma_binary, require
+from tests.support.settings import session_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Offline and quiet: no updates, sync or QUIC probes from the browser.
@@ -62,9 +63,13 @@ def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Pa
                  "TANYA_ROOT_PATH", "TANYA_RATE_LIMIT_PER_MINUTE",
                  "TANYA_MAX_CONCURRENT_REQUESTS", "TANYA_MAX_BODY_BYTES",
                  "TANYA_MAX_QUESTION_CHARS", "TANYA_REFUSAL_THRESHOLD", "TANYA_LLM_TIMEOUT",
-                 "TANYA_READER", "TANYA_READER_THRESHOLD",
+                 "TANYA_READER_THRESHOLD",
                  "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(name, raising=False)
+    # Tests of everything but the reader run the sentence path (seconds, not minutes, on
+    # 2 cores); the reader, the default, is tested with `e5_service` (built with
+    # Settings' own default), the gate, and the tests that ask for it by name.
+    monkeypatch.setenv("TANYA_READER", "off")
     return home
 
 
@@ -81,7 +86,8 @@ def e5() -> E5SmallQ4Embedder:
 @pytest.fixture
 def hash_service(tanya_home: Path) -> TanyaService:
     """A service over the article with the fake embedder: fast, no model."""
-    service = TanyaService(Settings(home=tanya_home, embedder="hash:64"), embedder=HashEmbedder(64))
+    service = TanyaService(session_settings(home=tanya_home, embedder="hash:64"),
+                           embedder=HashEmbedder(64))
     service.build()
     return service
 

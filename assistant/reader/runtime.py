@@ -106,6 +106,22 @@ class Reader:
         return np.asarray(out[0])
 
 
+_READERS: dict[tuple[Path, str], Reader] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def shared_reader(cache_dir: Path) -> Reader:
+    """One reader per cache and shipped adapter in a process: every service (and test)
+    shares its tokenizer and tables. The adapter is read and checked each time, so a
+    broken one is still reported."""
+    adapter = load_shipped()
+    key = (cache_dir.resolve(), adapter.sha256)
+    with _READERS_LOCK:
+        if key not in _READERS:
+            _READERS[key] = Reader(cache_dir, adapter)
+        return _READERS[key]
+
+
 def _graph_key(model_dir: Path, adapter: Adapter) -> str:
     manifest = json.loads((model_dir / "tanya-conversion.json").read_text())
     text = f"{GRAPH_VERSION}:{manifest['source_sha256']}:{adapter.sha256}"

@@ -70,8 +70,10 @@ def test_cross_lingual_retrieval_finds_the_evidence(answers, lang):
 def test_answer_framing_follows_the_question_language(e5_service):
     en = e5_service.ask("What does Kyiv demand?")
     id_ = e5_service.ask("Apa tuntutan Kyiv?")
-    assert en.lang == "en" and en.answer.startswith(framing("en"))
-    assert id_.lang == "id" and id_.answer.startswith(framing("id"))
+    for answer, lang in ((en, "en"), (id_, "id")):
+        # The reader's short answer (in the source's language) leads, then the framing.
+        lead = f"{answer.answer_span.text} — " if answer.answer_span else ""
+        assert answer.lang == lang and answer.answer.startswith(lead + framing(lang))
     # quotes stay in the source language
     assert "Memorandum Budapest 1994" in en.answer
 
@@ -94,8 +96,10 @@ def test_kyiv_demand_cites_the_budapest_sentence(e5_service):
         ("How many people have been killed in the war so far?", "en", "does not say"),
     ],
 )
-def test_questions_the_article_does_not_answer_are_refused(e5_service, question, lang, phrase):
-    answer = e5_service.ask(question)
+def test_questions_the_article_does_not_answer_are_refused(e5_sentence_service, question, lang,
+                                                           phrase):
+    # The sentence path's rules (the reader's refusals are in test_reader_service.py).
+    answer = e5_sentence_service.ask(question)
     assert answer.refused, answer.answer
     assert answer.lang == lang and phrase in answer.answer
     assert answer.citations == [] and markers(answer.answer) == []

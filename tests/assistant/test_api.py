@@ -20,11 +20,11 @@ from assistant.cli import main
 from assistant.errors import ConfigError, StoreUnavailableError
 from assistant.ratelimit import RateLimiter
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from index.documents import Document
 from index.embedders import HashEmbedder
 from tests.support.live_server import LiveServer
 from tests.support.servers import ChromaServer
+from tests.support.settings import session_settings
 
 QUESTION = "What does Kyiv demand?"
 
@@ -294,7 +294,7 @@ def test_probes_when_ready(client: TestClient) -> None:
 
 
 def test_readyz_503_when_index_missing(tanya_home: Path) -> None:
-    service = TanyaService(Settings(home=tanya_home / "empty", embedder="hash:64"),
+    service = TanyaService(session_settings(home=tanya_home / "empty", embedder="hash:64"),
                            embedder=HashEmbedder(64))
     message = assert_error(TestClient(make_api(service)).get("/readyz"), 503, "index_not_built")
     assert "tanya index build" in message

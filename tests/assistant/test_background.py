@@ -16,9 +16,9 @@ from assistant.background import (
 )
 from assistant.phrases import refusal
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from eval.calibrate import OFF_TOPIC_MARGIN
 from index.embedders import E5SmallQ4Embedder, HashEmbedder, make_embedder
+from tests.support.settings import session_settings
 
 
 def test_the_default_embedders_background_is_embedded_at_build_and_cached(
@@ -88,10 +88,10 @@ def test_off_topic_questions_are_refused_by_the_background(
     assert answer.answer == refusal(lang)
 
 
-def test_requests_about_the_article_are_answered(e5_service: TanyaService) -> None:
+def test_requests_about_the_article_are_answered(e5_sentence_service: TanyaService) -> None:
     for question in ("What is this article about?", "Apa isi artikel ini?",
                      "Summarize the article"):
-        answer = e5_service.ask(question)
+        answer = e5_sentence_service.ask(question)
         assert not answer.refused and answer.citations, (question, answer.refusal_reason)
 
 
@@ -116,7 +116,8 @@ def test_a_jittered_embedder_keeps_its_models_calibration(
     monkeypatch.setattr(calibration, "load_calibration", lambda: {
         "hash:64": {"threshold": 0.5, "off_topic_margin": -0.02}})
     jittered = make_embedder("hash:64+jitter:0.001:3")
-    service = TanyaService(Settings(home=tanya_home, embedder=jittered.spec), embedder=jittered)
+    service = TanyaService(session_settings(home=tanya_home, embedder=jittered.spec),
+                           embedder=jittered)
     assert service.off_topic_margin == -0.02
     assert vectors_name(jittered, background_sentences()) != vectors_name(
         HashEmbedder(64), background_sentences())

@@ -9,11 +9,11 @@ import pytest
 
 from assistant.errors import EmbedderMismatchError, IndexNotBuiltError
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from index.chunking import ChunkerConfig, chunk_document
 from index.documents import Document
 from index.embedders import HashEmbedder
 from index.store import ChromaIndex, open_client
+from tests.support.settings import session_settings
 
 # Keep short test paragraphs apart so counts are easy to reason about.
 ONE_PARAGRAPH_PER_CHUNK = ChunkerConfig(min_chars=0)
@@ -35,7 +35,8 @@ def make_service(request, tanya_home):
 
     def make(embedder=None) -> TanyaService:
         embedder = embedder or HashEmbedder(32)
-        settings = Settings(home=tanya_home, chroma_url=url, index=name, embedder=embedder.spec)
+        settings = session_settings(home=tanya_home, chroma_url=url, index=name,
+                                    embedder=embedder.spec)
         return TanyaService(settings, embedder=embedder)
 
     return make

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 
 from assistant.server import create_app
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from index.documents import Document, bundled_documents, load_corpus
 from index.embedders import E5SmallQ4Embedder, HashEmbedder
 from tests.reliability.conftest import client_from
@@ -32,6 +31,7 @@ from tests.reliability.hostile import (
 )
 from tests.support.fake_openai import FakeLLMServer, Reply
 from tests.support.live_server import LiveServer
+from tests.support.settings import session_settings
 
 QUESTIONS = [
     "What does Kyiv demand?", "Apa tuntutan Rusia?", "What does Merz say about the talks?",
@@ -54,7 +54,7 @@ def _hostile_docs(tmp: Path) -> list[Document]:
 def test_instructions_in_documents_change_no_extractive_answer(
         e5: E5SmallQ4Embedder, e5_service: TanyaService, tmp_path: Path) -> None:
     hostile = _hostile_docs(tmp_path / "corpus")
-    dirty = TanyaService(Settings(home=tmp_path / "dirty"), embedder=e5)
+    dirty = TanyaService(session_settings(home=tmp_path / "dirty"), embedder=e5)
     dirty.build([*bundled_documents(), *hostile])
     texts = {d.doc_id: d.text for d in [*bundled_documents(), *hostile]}
     hostile_ids = {d.doc_id for d in hostile}
@@ -71,7 +71,7 @@ def test_instructions_in_documents_change_no_extractive_answer(
 
 def test_invisible_characters_never_reach_the_index(tmp_path: Path) -> None:
     docs = _hostile_docs(tmp_path / "corpus")
-    service = TanyaService(Settings(home=tmp_path / "home", embedder="hash:64"),
+    service = TanyaService(session_settings(home=tmp_path / "home", embedder="hash:64"),
                            embedder=HashEmbedder(64))
     service.build(docs)
     stored = service.store.all_passages(service.manifest().generation)
@@ -90,7 +90,7 @@ def test_llm_prompt_fences_attacks_as_data(tmp_path: Path, fake_llm: FakeLLMServ
                                            monkeypatch: pytest.MonkeyPatch,
                                            question: str) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_llm.url}/v1")
-    service = TanyaService(Settings(home=tmp_path / "home", embedder="hash:64"),
+    service = TanyaService(session_settings(home=tmp_path / "home", embedder="hash:64"),
                            embedder=HashEmbedder(64))
     service.build([*bundled_documents(), *_hostile_docs(tmp_path / "corpus")])
     fake_llm.script(Reply(["PWNED"]))
@@ -135,7 +135,8 @@ def test_api_returns_hostile_text_as_exact_json_data(hostile_server: LiveServer)
 
 
 def test_hostile_title_is_escaped_in_the_window(tmp_path: Path) -> None:
-    service = TanyaService(Settings(home=tmp_path, embedder="hash:64"), embedder=HashEmbedder(64))
+    service = TanyaService(session_settings(home=tmp_path, embedder="hash:64"),
+                           embedder=HashEmbedder(64))
     docs, _ = load_corpus([write_hostile_corpus(tmp_path / "corpus") / "markup.md"])
     service.build(docs)
     with TestClient(create_app(service.settings, service)) as client:

@@ -20,12 +20,12 @@ import pytest
 
 from assistant.cli import main
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from index.chunking import ChunkerConfig, chunk_document
 from index.documents import load_corpus
 from index.embedders import HashEmbedder
 from tests.reliability.processes import spawn_tanya, tanya
 from tests.support.servers import free_port, wait_until
+from tests.support.settings import session_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HASH = {"TANYA_EMBEDDER": "hash:64"}
@@ -54,7 +54,7 @@ def _size(folder: Path) -> int:
 
 
 def _service(home: Path) -> TanyaService:
-    return TanyaService(Settings(home=home, embedder="hash:64"), embedder=HashEmbedder(64))
+    return TanyaService(session_settings(home=home, embedder="hash:64"), embedder=HashEmbedder(64))
 
 
 def test_killed_build_leaves_the_index_serving_and_a_second_build_is_refused(

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from assistant.api import make_api
 from assistant.service import TanyaService
-from assistant.settings import Settings
 from index.embedders import HashEmbedder
 from tests.reliability.processes import UnreadyServer
 from tests.support.servers import ChromaServer, chroma_binary, require, wait_until
+from tests.support.settings import session_settings
 
 pytestmark = pytest.mark.integration
 QUESTION = {"question": "What does Kyiv demand?"}
@@ -63,7 +63,7 @@ def test_store_down_at_start_then_stopping_and_hanging_mid_session(tmp_path: Pat
     chroma = ChromaServer(tmp_path / "chroma-data").start()
     server = None
     try:
-        settings = Settings(home=tmp_path / "builder", chroma_url=chroma.url, index=INDEX,
+        settings = session_settings(home=tmp_path / "builder", chroma_url=chroma.url, index=INDEX,
                             embedder="hash:64")
         TanyaService(settings, embedder=HashEmbedder(64)).build()
         chroma.stop()
@@ -128,7 +128,7 @@ def silent_port() -> Iterator[int]:
 
 def test_a_store_that_hangs_from_the_start_fails_fast(tanya_home: Path,
                                                       silent_port: int) -> None:
-    settings = Settings(home=tanya_home, chroma_url=f"http://127.0.0.1:{silent_port}",
+    settings = session_settings(home=tanya_home, chroma_url=f"http://127.0.0.1:{silent_port}",
                         embedder="hash:64", rate_limit_per_minute=0)
     client = TestClient(make_api(TanyaService(settings, embedder=HashEmbedder(64))))
     for method, path in (("GET", "/readyz"), ("POST", "/api/ask")):
