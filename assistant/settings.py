@@ -46,9 +46,10 @@ class Settings:
     rate_limit_per_minute: int = 120
     max_concurrent_requests: int = 16
     max_body_bytes: int = 65536
-    # "on" (the default): the trained reader finds the answer span and decides
-    # answerability; "off": the sentence-only path, for comparison.
-    reader: str = "on"
+    # "on": the trained reader finds the answer span and decides answerability (calibrated
+    # and gated; off by default until it meets the serving memory and latency budgets);
+    # "off": the sentence-only path.
+    reader: str = "off"
     reader_threshold: float | None = None
 
     def __post_init__(self) -> None:

@@ -101,7 +101,7 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                        help="rerank dense candidates with BM25 (reciprocal rank fusion)")
     group.add_argument("--reader", choices=("on", "off"),
                        help="the trained reader (answer span, answerability): on or off "
-                            "(default: TANYA_READER, else on)")
+                            "(default: TANYA_READER, else off)")
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",

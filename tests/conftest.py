@@ -95,9 +95,11 @@ def hash_service(tanya_home: Path) -> TanyaService:
 @pytest.fixture(scope="session")
 def e5_service(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embedder,
                shared_cache: Path) -> TanyaService:
-    """The real default configuration over the bundled article, built once per session."""
+    """The real default embedder over the bundled article with the reader on (the
+    calibrated, gated configuration), built once per session."""
     home = tmp_path_factory.mktemp("e5-home")
-    service = TanyaService(Settings(home=home, cache=str(shared_cache)), embedder=e5)
+    service = TanyaService(Settings(home=home, cache=str(shared_cache), reader="on"),
+                           embedder=e5)
     service.build()
     return service
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def reader_service(e5_service: TanyaService) -> TanyaService:
-    """The session's e5 service over the article, with the reader on (the default)."""
+    """The session's e5 service over the article, with the reader on."""
     assert e5_service.settings.reader_on
     return e5_service
 

@@ -107,7 +107,8 @@ def archive_services(tmp_path_factory: pytest.TempPathFactory, e5: E5SmallQ4Embe
         documents, problems = load_corpus([corpus])
         assert problems == []
         home = tmp_path_factory.mktemp(f"{name}-home")
-        service = TanyaService(Settings(home=home, cache=str(shared_cache)), embedder=e5)
+        service = TanyaService(Settings(home=home, cache=str(shared_cache), reader="on"),
+                               embedder=e5)
         service.build(documents)
         services[name] = service
     return services

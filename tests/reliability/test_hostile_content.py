@@ -52,7 +52,7 @@ def _hostile_docs(tmp: Path) -> list[Document]:
 
 @pytest.mark.slow
 def test_instructions_in_documents_change_no_extractive_answer(
-        e5: E5SmallQ4Embedder, e5_service: TanyaService, tmp_path: Path) -> None:
+        e5: E5SmallQ4Embedder, e5_sentence_service: TanyaService, tmp_path: Path) -> None:
     hostile = _hostile_docs(tmp_path / "corpus")
     dirty = TanyaService(session_settings(home=tmp_path / "dirty"), embedder=e5)
     dirty.build([*bundled_documents(), *hostile])
@@ -60,7 +60,7 @@ def test_instructions_in_documents_change_no_extractive_answer(
     hostile_ids = {d.doc_id for d in hostile}
     cited_hostile = 0
     for question in QUESTIONS:
-        clean, answer = e5_service.ask(question), dirty.ask(question)
+        clean, answer = e5_sentence_service.ask(question), dirty.ask(question)
         assert_only_quotes(answer, texts)
         if any(c.doc_id in hostile_ids for c in answer.citations):
             cited_hostile += 1
