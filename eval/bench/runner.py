@@ -49,7 +49,8 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
         home = Path(tmp)
-        service = TanyaService(Settings(home=home))
+        # The reader on: the "warm" section is the reader-on figure (warm_reader_off beside).
+        service = TanyaService(Settings(home=home, reader="on"))
         results["embedder"] = service.embedder.spec
         section("build", "building the default index (fresh, then unchanged)")
         results["build"] = run_build(service)
