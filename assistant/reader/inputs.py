@@ -9,14 +9,13 @@ answer", as in SQuAD 2.0 readers.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from assistant.reader.unigram import UnigramTokenizer
 
 CLS, PAD, SEP = 0, 1, 2
 QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
@@ -75,26 +74,19 @@ def _trim(text: str) -> str:
     return "".join(ch for ch in text if not _blank(ch))
 
 
-_CHAR_CLASS = re.compile(r"\\x\{([0-9A-F]+)\}")
-
-
 class ReaderTokenizer:
-    """Wraps the converted model's ``tokenizer.json`` (a ``tokenizers`` Unigram model).
+    """e5's tokenisation with character offsets, for ``tokenizer.json``'s model directory.
 
-    Its normaliser is e5's character map as some 2,700 ``Replace`` steps: exact, but
-    about 25 ms per KB of text. The same map applied here in one pass (a dict lookup per
-    character, keeping where each output character came from) gives the same tokens in
-    about 1% of the time.
+    The converted tokenizer's normaliser is e5's character map as some 2,700 ``Replace``
+    steps: exact, but about 25 ms per KB of text. The same map applied here in one pass
+    (a dict lookup per character, keeping where each output character came from) gives
+    the same text in about 1% of the time; the pieces come from ``UnigramTokenizer``,
+    which costs a fifth of the memory of the ``tokenizers`` library's model.
     """
 
     def __init__(self, path: Path) -> None:
-        from tokenizers import Tokenizer
-
-        self._tok: Any = Tokenizer.from_file(str(path))
-        self._tok.no_padding()
-        self._tok.no_truncation()
-        self._map = _character_map(json.loads(path.read_text(encoding="utf-8")))
-        self._tok.normalizer = None
+        self._tok = UnigramTokenizer(path.parent)
+        self._map = self._tok.char_map
 
     def normalize(self, text: str) -> tuple[str, list[int]]:
         """e5's normalised text, and for each of its characters the source index."""
@@ -112,16 +104,16 @@ class ReaderTokenizer:
     def pieces(self, text: str, prefix: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids and offsets in ``text`` of ``prefix + text``; prefix tokens get (-1, -1)."""
         normalized, source = self.normalize(prefix + text)
-        enc = self._tok.encode(normalized, add_special_tokens=False)
+        ids, spans = self._tok.encode(normalized)
         source.append(len(prefix + text))
         offsets = []
         cut = len(prefix)
-        for s_norm, e_norm in enc.offsets:
+        for s_norm, e_norm in spans:
             s = source[s_norm]
             e = source[e_norm - 1] + 1 if e_norm > s_norm else s
             # The first word's piece starts at the prefix's trailing space ("▁Perdana").
             offsets.append((max(s, cut) - cut, e - cut) if e > cut else (-1, -1))
-        return list(enc.ids), offsets
+        return ids, offsets
 
     @lru_cache(maxsize=1024)  # noqa: B019 - one tokenizer per process; questions repeat
     def question(self, question: str) -> tuple[int, ...]:
@@ -146,20 +138,6 @@ class ReaderTokenizer:
             if begin + max_tokens >= len(body_ids):
                 return out
             begin += stride
-
-
-def _character_map(spec: dict[str, Any]) -> dict[str, str]:
-    """The ``Replace`` steps of the converted tokenizer's normaliser as one dict; the
-    last step (runs of spaces to one) is applied by ``normalize`` itself."""
-    steps = spec["normalizer"]["normalizers"]
-    if steps[-1]["pattern"].get("Regex") != " {2,}":
-        raise ValueError("unexpected tokenizer.json: its normaliser does not end by "
-                         "collapsing spaces; reconvert the base model")
-    table: dict[str, str] = {}
-    for step in steps[:-1]:
-        for code in _CHAR_CLASS.findall(step["pattern"]["Regex"]):
-            table[chr(int(code, 16))] = step["content"]
-    return table
 
 
 def batch(windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
