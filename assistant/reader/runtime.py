@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from assistant.reader.weights import (
     POSITIONS,
     TOKEN_TYPES,
     WORD_EMBEDDINGS,
+    RowTable,
     load_tensors,
     map_tensor,
     merged_weights,
@@ -69,14 +70,21 @@ class Reader:
         self.model_dir = ensure_converted(cache_dir)
         self.tokenizer = ReaderTokenizer(self.model_dir / "tokenizer.json")
         weights = self.model_dir / "model.safetensors"
-        self._words = map_tensor(weights, WORD_EMBEDDINGS)
+        self._words = RowTable(weights, WORD_EMBEDDINGS)
         self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
         self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
         self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, weights)
         self._session = _session(self.graph_path)
 
-    def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
-        """The best span over the passages' windows (None when there is nothing to read)."""
+    def read(self, question: str, passages: Sequence[ReadPassage],
+             enough: Callable[[float], bool] | None = None) -> Reading | None:
+        """The best span over the passages' windows (None when there is nothing to read).
+
+        With ``enough``, the first passage is read alone and the rest only when its best
+        span's score is not ``enough``: a confident answer costs one window instead of
+        all of them. When ``enough`` is a threshold on a score that only rises with the
+        span score, the answer/refuse decision is the same either way.
+        """
         windows: list[tuple[int, Window]] = []
         for index, passage in enumerate(passages):
             for w in self.tokenizer.windows(question, passage.text):
@@ -84,8 +92,19 @@ class Reader:
         windows = windows[:MAX_WINDOWS]
         if not windows:
             return None
+        first = sum(1 for index, _ in windows if index == 0) if enough else len(windows)
+        best = self._best(windows[:first], passages, None)
+        if first < len(windows) and not (best and best.has_span and enough
+                                         and enough(best.answerability)):
+            best = self._best(windows[first:], passages, best)
+        return best
+
+    def _best(self, windows: Sequence[tuple[int, Window]], passages: Sequence[ReadPassage],
+              best: Reading | None) -> Reading | None:
+        """``best``, or a better span from ``windows``."""
+        if not windows:
+            return best
         logits = self.logits([w for _, w in windows])
-        best: Reading | None = None
         for row, (index, w) in enumerate(windows):
             span = best_span(logits[row, : len(w.ids), 0], logits[row, : len(w.ids), 1],
                              w.answer_mask)
@@ -99,7 +118,7 @@ class Reader:
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """``[windows, tokens, 2]`` start and end logits."""
         ids, mask = batch(list(windows))
-        embedded = (self._words[ids].astype(np.float32)
+        embedded = (self._words[ids]
                     + self._positions[None, : ids.shape[1]] + self._token_type)
         bias = ((1.0 - mask[:, None, None, :]) * -10000.0).astype(np.float32)
         out = self._session.run(["logits"], {"embedded": embedded, "bias": bias})

@@ -1,10 +1,11 @@
 """The reader's weights without torch: the converted base (safetensors), the shipped
-adapter merged into it, and the word-embedding table memory-mapped (only the rows a
-question touches are ever read into memory)."""
+adapter merged into it, and the word-embedding table read row by row (only the rows a
+question needs, and none of them kept)."""
 
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,41 @@ def map_tensor(path: Path, name: str) -> np.ndarray:
     begin = int(entry["data_offsets"][0])
     return np.memmap(path, dtype=np.dtype(_DTYPES[str(entry["dtype"])]), mode="r",
                      offset=base + begin, shape=tuple(int(n) for n in entry["shape"]))
+
+
+class RowTable:
+    """A 2-D tensor of a safetensors file read a row at a time with ``pread``.
+
+    Memory-mapping the 192 MB word-embedding table would do the same work, but every page
+    a question touches then stays in the process's resident memory: a server's RSS creeps
+    towards the table's size as new words arrive. Rows read on demand sit in the page
+    cache, shared and reclaimable, and the process keeps nothing.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        header, base = safetensors_header(path)
+        entry: dict[str, Any] = dict(header[name])
+        self.dtype = np.dtype(_DTYPES[str(entry["dtype"])])
+        self.rows, self.dim = (int(n) for n in entry["shape"])
+        self._row_bytes = self.dim * self.dtype.itemsize
+        self._offset = base + int(entry["data_offsets"][0])
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __getitem__(self, ids: np.ndarray) -> np.ndarray:
+        """``ids.shape + (dim,)`` float32 rows."""
+        unique, inverse = np.unique(ids, return_inverse=True)
+        if unique.size and (unique[0] < 0 or unique[-1] >= self.rows):
+            raise IndexError(f"row ids must be in [0, {self.rows})")
+        table = np.empty((unique.size, self.dim), dtype=np.float32)
+        for row, i in enumerate(unique.tolist()):
+            raw = os.pread(self._fd, self._row_bytes, self._offset + i * self._row_bytes)
+            table[row] = np.frombuffer(raw, dtype=self.dtype)
+        return table[inverse.reshape(ids.shape)]
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
 
 def load_tensors(path: Path, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

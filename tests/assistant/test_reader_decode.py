@@ -204,3 +204,43 @@ def test_a_whitespace_only_span_does_not_hide_a_real_one() -> None:
     reading = reader.read("Siapa?", [ReadPassage("d", a, 0), ReadPassage("d", b, 500)])
     assert reading is not None
     assert reading.has_span and reading.text == "Tony Blair"
+
+
+def _counting_reader(windows: dict[str, list[Window]], logits: dict[str, np.ndarray],
+                     calls: list[list[str]]) -> Reader:
+    """A reader whose logits are given per passage text; records what each call read."""
+    reader = Reader.__new__(Reader)
+    reader.tokenizer = _Windows(windows)  # type: ignore[assignment]
+
+    def fake_logits(ws: Sequence[Window]) -> np.ndarray:
+        calls.append([w.text for w in ws])
+        width = max(len(w.ids) for w in ws)
+        out = np.full((len(ws), width, 2), -30.0, dtype=np.float32)
+        for row, w in enumerate(ws):
+            out[row, : len(logits[w.text])] = logits[w.text]
+        return out
+
+    reader.logits = fake_logits  # type: ignore[method-assign]
+    return reader
+
+
+@pytest.mark.parametrize(("confident", "reads", "answer"),
+                         [(True, [["a"]], "Kata"), (False, [["a"], ["b"]], "Tony Blair")])
+def test_a_confident_first_passage_is_read_alone(confident: bool, reads: list[list[str]],
+                                                 answer: str) -> None:
+    a, b = "Kata pertama saja.", "Menteri Tony Blair berkata."
+    wa = Window(a, (CLS, 9, SEP, 10, 11, 12, SEP),
+                ((-1, -1),) * 3 + ((0, 4), (4, 12), (12, 18)) + ((-1, -1),))
+    wb = Window(b, (CLS, 9, SEP, 20, 21, 22, 23, SEP),
+                ((-1, -1),) * 3 + ((0, 7), (7, 12), (12, 18), (18, 27)) + ((-1, -1),))
+    calls: list[list[str]] = []
+    reader = _counting_reader({a: [wa], b: [wb]},
+                              {a: _logits(7, 3, 3, 2.0), b: _logits(8, 4, 5, 4.0)}, calls)
+    passages = [ReadPassage("d", a, 0), ReadPassage("d", b, 500)]
+    reading = reader.read("Siapa?", passages, enough=lambda score: confident and score > 3)
+    assert reading is not None and reading.text == answer
+    assert [[{a: "a", b: "b"}[t] for t in call] for call in calls] == reads
+    # Without ``enough`` everything is read in one batch and the best span wins.
+    calls.clear()
+    full = reader.read("Siapa?", passages)
+    assert full is not None and full.text == "Tony Blair" and len(calls) == 1
