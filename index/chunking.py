@@ -72,6 +72,10 @@ class Chunk:
     text: str
     sentences: tuple[Sentence, ...] = field(default_factory=tuple)
     last_paragraph: int = 0
+    #: The document's metadata ("" when unknown), carried to citations.
+    url: str = ""
+    published: str = ""
+    author: str = ""
 
     def embed_text(self, with_section: bool) -> str:
         """What the embedder sees: optionally the section heading as context."""
@@ -212,6 +216,9 @@ def chunk_document(doc: Document, config: ChunkerConfig | None = None) -> list[C
                     text=text[start:end],
                     sentences=tuple(group),
                     last_paragraph=paragraph,
+                    url=doc.url,
+                    published=doc.published,
+                    author=doc.author,
                 )
             )
     return chunks

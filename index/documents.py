@@ -1,4 +1,9 @@
-"""Documents in: the bundled article and user corpora (.txt, .md), normalised once."""
+"""Documents in: the bundled article and user corpora, normalised once.
+
+Formats: ``.txt``/``.md`` as they are; ``.html``/``.htm`` news pages, ``.pdf`` and
+``.jsonl`` dumps through the readers in :mod:`index.formats`. Whatever the format, the
+extracted text goes through :func:`normalize_text` and is what offsets refer to.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,18 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+from index.formats import Extracted, FormatError
+from index.formats.html import extract_page
+from index.formats.jsonl import read_dump
+from index.formats.pdf import extract_pdf
+
+TEXT_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".html", ".htm", ".pdf", ".jsonl")
+#: The largest file (or JSONL line) read; a JSONL dump as a whole has no limit.
 MAX_DOCUMENT_BYTES = 20_000_000
+# Metadata is one line of text; a URL may be long, a title or a name is not.
+_MAX_URL_CHARS = 2048
+_MAX_FIELD_CHARS = 500
 
 # Invisible characters hide text from readers and can smuggle instructions to a model
 # (Unicode tag characters and variation selectors encode whole ASCII strings unseen), so
@@ -43,12 +58,20 @@ class Document:
     lang: str
     text: str
     source: str
+    #: Optional metadata, "" when unknown; citations carry it beside the title.
+    url: str = ""
+    published: str = ""
+    author: str = ""
 
     @property
     def content_hash(self) -> str:
-        """Hash of what the index depends on: text, title and language."""
-        payload = "\x00".join((self.title, self.lang, self.text)).encode("utf-8")
-        return hashlib.sha256(payload).hexdigest()
+        """Hash of what the index depends on: text, title, language and metadata."""
+        parts = [self.title, self.lang, self.text]
+        # Only when there is some, so documents without metadata keep the hash they had
+        # (an index built before metadata existed is not re-embedded for nothing).
+        if self.url or self.published or self.author:
+            parts += ["meta", self.url, self.published, self.author]
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,12 @@ def normalize_text(raw: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
+def clean_field(value: str, limit: int = _MAX_FIELD_CHARS) -> str:
+    """A metadata value as one line: NFC, no invisible characters, spaces collapsed."""
+    text = strip_invisible(unicodedata.normalize("NFC", value))
+    return " ".join(text.split())[:limit]
+
+
 def slugify(name: str) -> str:
     """A stable, store-safe id from a file name."""
     slug = _SLUG.sub("-", unicodedata.normalize("NFKD", name).lower()).strip("-")
@@ -83,9 +112,10 @@ def bundled_documents() -> list[Document]:
     docs = []
     for filename, meta in sorted(catalog.items()):
         text = normalize_text((folder / filename).read_text(encoding="utf-8"))
-        docs.append(
-            Document(meta["doc_id"], meta["title"], meta["lang"], text, f"bundled:{filename}")
-        )
+        docs.append(Document(
+            meta["doc_id"], meta["title"], meta["lang"], text, f"bundled:{filename}",
+            url=meta.get("url", ""), published=meta.get("published", ""),
+            author=meta.get("author", "")))
     return docs
 
 
@@ -108,22 +138,73 @@ def _title_from(text: str, base: str, suffix: str) -> str:
 
 
 def load_file(path: Path) -> Document:
-    """Read one corpus file; raises ValueError with a reader-friendly reason."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise ValueError(f"unsupported file type {path.suffix or '(none)'!r}; use .txt or .md")
+    """Read one single-document file; raises ValueError with a reader-friendly reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValueError(f"unsupported file type {path.suffix or '(none)'!r}; use "
+                         f"{', '.join(SUPPORTED_SUFFIXES)}")
+    if suffix == ".jsonl":
+        raise ValueError("a JSONL dump holds many documents; load it with load_corpus")
     size = path.stat().st_size
     if size > MAX_DOCUMENT_BYTES:
         raise ValueError(f"file is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")
-    try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from exc
-    text = normalize_text(raw)
-    if not text.strip():
-        raise ValueError("file is empty")
     base, lang = _split_name(path)
-    return Document(slugify(base), _title_from(text, base, path.suffix.lower()), lang, text,
-                    str(path))
+    if suffix in TEXT_SUFFIXES:
+        try:
+            raw = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from exc
+        text = normalize_text(raw)
+        if not text.strip():
+            raise ValueError("file is empty")
+        return Document(slugify(base), _title_from(text, base, suffix), lang, text, str(path))
+    if size == 0:
+        raise ValueError("file is empty")
+    # HTML goes in as bytes: trafilatura honours the page's own charset.
+    found = extract_pdf(path) if suffix == ".pdf" else extract_page(path.read_bytes())
+    return _document(found, slugify(base), lang, _title_from("", base, suffix), str(path))
+
+
+def _document(found: Extracted, doc_id: str, lang: str, fallback_title: str,
+              source: str) -> Document:
+    """A Document from a reader's result; the file name's language tag wins."""
+    text = normalize_text(found.text)
+    if not text.strip():
+        raise FormatError("no text left once invisible characters are removed")
+    if lang == "und":
+        tag = found.lang.strip().lower()
+        lang = tag if re.fullmatch(r"[a-z]{2,3}", tag) else "und"
+    return Document(
+        doc_id, clean_field(found.title) or fallback_title, lang, text, source,
+        url=clean_field(found.url, _MAX_URL_CHARS), published=clean_field(found.published),
+        author=clean_field(found.author))
+
+
+def load_path(path: Path) -> tuple[list[Document], list[CorpusProblem]]:
+    """The documents of one file: one, or one per line of a JSONL dump (a bad line is
+    reported as ``file:line`` and skipped; the others load)."""
+    if path.suffix.lower() != ".jsonl":
+        try:
+            return [load_file(path)], []
+        except (ValueError, OSError) as exc:
+            return [], [CorpusProblem(str(path), str(exc))]
+    docs: list[Document] = []
+    problems: list[CorpusProblem] = []
+    _, lang = _split_name(path)
+    try:
+        for line, found in read_dump(path, MAX_DOCUMENT_BYTES):
+            where = f"{path}:{line}"
+            try:
+                if isinstance(found, FormatError):
+                    raise found
+                docs.append(_document(found, found.doc_id, lang, found.doc_id, where))
+            except FormatError as exc:
+                problems.append(CorpusProblem(where, str(exc)))
+    except OSError as exc:
+        return [], [CorpusProblem(str(path), str(exc))]
+    if not docs and not problems:
+        problems.append(CorpusProblem(str(path), "file is empty"))
+    return docs, problems
 
 
 def _expand(paths: Iterable[Path]) -> Iterable[Path]:
@@ -136,7 +217,8 @@ def _expand(paths: Iterable[Path]) -> Iterable[Path]:
 
 
 def load_corpus(paths: Iterable[Path]) -> tuple[list[Document], list[CorpusProblem]]:
-    """Load files and directories; bad files are reported by name and skipped whole."""
+    """Load files and directories; bad files are reported by name and skipped whole (a bad
+    line of a JSONL dump by ``file:line``, the rest of the dump still loads)."""
     docs: list[Document] = []
     problems: list[CorpusProblem] = []
     seen: dict[str, str] = {}
@@ -144,15 +226,14 @@ def load_corpus(paths: Iterable[Path]) -> tuple[list[Document], list[CorpusProbl
         if not path.exists():
             problems.append(CorpusProblem(str(path), "no such file or directory"))
             continue
-        try:
-            doc = load_file(path)
-        except (ValueError, OSError) as exc:
-            problems.append(CorpusProblem(str(path), str(exc)))
-            continue
-        if doc.doc_id in seen:
-            problems.append(CorpusProblem(
-                str(path), f"same document id {doc.doc_id!r} as {seen[doc.doc_id]}; rename one"))
-            continue
-        seen[doc.doc_id] = str(path)
-        docs.append(doc)
+        loaded, found = load_path(path)
+        problems += found
+        for doc in loaded:
+            if doc.doc_id in seen:
+                problems.append(CorpusProblem(
+                    doc.source,
+                    f"same document id {doc.doc_id!r} as {seen[doc.doc_id]}; rename one"))
+                continue
+            seen[doc.doc_id] = doc.source
+            docs.append(doc)
     return docs, problems

@@ -1,4 +1,5 @@
 from index.documents import bundled_documents, load_corpus, normalize_text
+from tests.support.pdf import make_pdf
 
 
 def test_bundled_article_has_metadata():
@@ -14,26 +15,35 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
     good.write_text("Paragraf yang baik.\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    docx = tmp_path / "report.docx"
+    docx.write_bytes(b"PK\x03\x04")
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4")
     docs, problems = load_corpus([tmp_path / "good.id.txt", tmp_path / "empty.txt",
-                                  tmp_path / "latin1.txt", pdf, tmp_path / "missing.md"])
+                                  tmp_path / "latin1.txt", docx, pdf, tmp_path / "missing.md"])
     assert [d.doc_id for d in docs] == ["good"]
     assert docs[0].lang == "id"
     reasons = {p.path.rsplit("/", 1)[-1]: p.reason for p in problems}
     assert "empty" in reasons["empty.txt"]
     assert "UTF-8" in reasons["latin1.txt"]
-    assert "unsupported" in reasons["report.pdf"]
+    assert "unsupported" in reasons["report.docx"] and ".jsonl" in reasons["report.docx"]
+    assert "not a readable PDF" in reasons["report.pdf"]
     assert "no such file" in reasons["missing.md"]
 
 
-def test_directories_are_walked_for_txt_and_md(tmp_path):
+def test_directories_are_walked_for_every_supported_format(tmp_path):
     (tmp_path / "a.md").write_text("# Title A\n\nBody.", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("Body b.", encoding="utf-8")
+    (tmp_path / "sub" / "c.HTM").write_text(
+        "<html><body><article><p>Body c, a page.</p></article></body></html>", encoding="utf-8")
+    (tmp_path / "sub" / "d.pdf").write_bytes(make_pdf([["Body d, a PDF."]]))
+    (tmp_path / "e.jsonl").write_text('{"id": "e1", "text": "Body e1."}\n'
+                                      '{"id": "e2", "text": "<p>Body e2.</p>"}\n',
+                                      encoding="utf-8")
     (tmp_path / "notes.csv").write_text("x", encoding="utf-8")
     docs, problems = load_corpus([tmp_path])
-    assert sorted(d.doc_id for d in docs) == ["a", "b"]
+    assert sorted(d.doc_id for d in docs) == ["a", "b", "c", "d", "e1", "e2"]
     assert next(d for d in docs if d.doc_id == "a").title == "Title A"
     assert problems == []
 

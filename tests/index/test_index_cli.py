@@ -32,11 +32,11 @@ def test_bad_corpus_files_are_named_and_nothing_changes(tmp_path, capsys, monkey
 def test_some_bad_files_are_skipped_the_rest_indexed(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
     (tmp_path / "good.md").write_text("# Good\n\nA paragraph.", encoding="utf-8")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
     code = main(["index", "build", "--corpus", str(tmp_path), "--corpus",
-                 str(tmp_path / "notes.pdf")])
+                 str(tmp_path / "notes.docx")])
     assert code == 1
-    assert "notes.pdf: unsupported file type" in capsys.readouterr().err
+    assert "notes.docx: unsupported file type" in capsys.readouterr().err
     main(["index", "status", "--json"])
     assert [d["doc_id"] for d in json.loads(capsys.readouterr().out)["documents"]] == ["good"]
 
