@@ -39,7 +39,8 @@ def verify_markers(
             citations.append(Citation(
                 n=renumber[n], doc_id=passage.doc_id, title=passage.title,
                 section=passage.section, paragraph=passage.paragraph, quote=quote,
-                start=start, end=end, score=score, passage_rank=passage.rank))
+                start=start, end=end, score=score, passage_rank=passage.rank,
+                url=passage.url, published=passage.published, author=passage.author))
         return f"[{renumber[n]}]"
 
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", MARKER.sub(replace, text))

@@ -90,7 +90,8 @@ def compose_answer(chosen: Sequence[ScoredSentence], lang: str, lead: str = ""
     citations = [
         Citation(n=i, doc_id=s.passage.doc_id, title=s.passage.title, section=s.passage.section,
                  paragraph=s.paragraph, quote=s.text, start=s.start, end=s.end,
-                 score=s.score, passage_rank=s.passage_rank)
+                 score=s.score, passage_rank=s.passage_rank, url=s.passage.url,
+                 published=s.passage.published, author=s.passage.author)
         for i, s in enumerate(chosen, start=1)
     ]
     body = " ".join(f"{c.quote} [{c.n}]" for c in citations)

@@ -16,6 +16,15 @@ class Turn:
     content: str
 
 
+#: Document metadata a passage or citation may carry beside its title.
+METADATA = ("url", "published", "author")
+
+
+def _known_metadata(source: Passage | Citation) -> dict[str, str]:
+    """The metadata ``source`` has: DESIGN's contract leaves out what a document lacks."""
+    return {key: value for key in METADATA if (value := getattr(source, key))}
+
+
 @dataclass(frozen=True)
 class Passage:
     """A retrieved chunk, ranked from 1."""
@@ -30,11 +39,14 @@ class Passage:
     end: int
     text: str
     score: float
+    url: str = ""
+    published: str = ""
+    author: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "doc_id": self.doc_id, "paragraph": self.paragraph,
                 "section": self.section, "start": self.start, "end": self.end,
-                "text": self.text, "score": round(self.score, 4)}
+                "text": self.text, "score": round(self.score, 4), **_known_metadata(self)}
 
 
 @dataclass(frozen=True)
@@ -51,11 +63,14 @@ class Citation:
     end: int
     score: float
     passage_rank: int
+    url: str = ""
+    published: str = ""
+    author: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {k: v for k, v in asdict(self).items() if k not in METADATA}
         data["score"] = round(self.score, 4)
-        return data
+        return {**data, **_known_metadata(self)}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Everything shown is text: answers and questions are HTML-escaped before they reach the
 chat (which has markdown rendering off), and the sources panel is HTML built here with
 every piece of text escaped. A model, an article or a user can therefore never inject
-markup, scripts, images or links.
+markup, scripts, images or links; the one link the panel makes is a cited document's own
+``url``, and only when it is an absolute http(s) address.
 
     demo = make_ui(service)
     demo.launch(css=CSS)            # or: gr.mount_gradio_app(app, demo, "/", css=CSS)
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import gradio as gr
 
@@ -48,6 +51,8 @@ CSS = """
 .tanya-n { background: var(--color-accent); color: white; border-radius: 4px;
   padding: 0 0.35rem; font-variant-numeric: tabular-nums; }
 .tanya-where { font-weight: 500; color: var(--body-text-color-subdued); }
+.tanya-doc { margin: 0 0 0.35rem; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
+.tanya-doc-title { font-weight: 600; color: var(--body-text-color); }
 .tanya-para { margin: 0; overflow-wrap: anywhere; }
 .tanya-para mark { background: #fde68a; color: #111; padding: 0 0.1rem; border-radius: 2px; }
 .tanya-para mark strong.tanya-span { background: #f59e0b; font-weight: 700; }
@@ -95,7 +100,44 @@ def _card(label: str, passage: Passage | None, citation: Citation | None,
     return (f'<li class="tanya-cite {extra_class}"{ident}>'
             f'<div class="tanya-cite-head"><span class="tanya-n">{escape(label)}</span>'
             f'<span class="tanya-where">{escape(where)}</span></div>'
+            f"{_document_line(source)}"
             f'<p class="tanya-para">{_highlighted(passage, citation, span)}</p></li>')
+
+
+def _document_line(source: Citation | Passage) -> str:
+    """The cited article: its title (a link to its URL when that is http(s)), its date
+    and its author, each escaped."""
+    title = escape(source.title or source.doc_id)
+    href = web_url(source.url)
+    if href:
+        title = (f'<a class="tanya-doc-link" href="{escape(href)}" target="_blank" '
+                 f'rel="noopener noreferrer nofollow">{title}</a>')
+    parts = [f'<span class="tanya-doc-title">{title}</span>']
+    if source.published:
+        parts.append(f'<span class="tanya-date">{escape(_date(source.published))}</span>')
+    if source.author:
+        parts.append(f'<span class="tanya-author">{escape(source.author)}</span>')
+    return f'<div class="tanya-doc">{" · ".join(parts)}</div>'
+
+
+def web_url(url: str) -> str:
+    """``url`` when it is an absolute http(s) address (the only kind shown as a link),
+    else "": ``javascript:``, ``data:`` and relative addresses never become links."""
+    url = url.strip()
+    if not url or any(c.isspace() or ord(c) < 32 for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+
+
+def _date(published: str) -> str:
+    """The day of an ISO timestamp ("2024-03-05T08:30:00+07:00" -> "2024-03-05");
+    anything else as given."""
+    match = re.match(r"\d{4}-\d{2}-\d{2}(?=$|[T ])", published)
+    return match.group(0) if match else published
 
 
 def _quote(citation: Citation, span: AnswerSpan | None) -> str:

@@ -46,6 +46,10 @@ class StoredPassage:
     last_paragraph: int
     #: (start, end, paragraph) of each sentence, in order.
     sentence_spans: tuple[tuple[int, int, int], ...]
+    #: The document's metadata, "" when unknown (or indexed before metadata existed).
+    url: str = ""
+    published: str = ""
+    author: str = ""
 
 
 def open_client(home: Path, chroma_url: str | None = None) -> Any:
@@ -313,6 +317,9 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "start": chunk.start, "end": chunk.end, "last_paragraph": chunk.last_paragraph,
         # Flattened (start, end, paragraph) triples: Chroma metadata holds flat lists only.
         "sentence_spans": [x for s in chunk.sentences for x in (s.start, s.end, s.paragraph)],
+        # Only what is known (Chroma stores no None); an absent key reads back as "".
+        **{key: value for key, value in (("url", chunk.url), ("published", chunk.published),
+                                         ("author", chunk.author)) if value},
     }
 
 
@@ -325,6 +332,8 @@ def _passage(chunk_id: str, text: str, meta: dict[str, Any], score: float) -> St
         start=int(meta["start"]), end=int(meta["end"]), text=text, score=score,
         last_paragraph=int(meta.get("last_paragraph", meta["paragraph"])),
         sentence_spans=tuple(zip(flat[::3], flat[1::3], flat[2::3], strict=True)),
+        url=str(meta.get("url", "")), published=str(meta.get("published", "")),
+        author=str(meta.get("author", "")),
     )
 
 
