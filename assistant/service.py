@@ -357,15 +357,8 @@ class TanyaService:
                         passages=passages, standalone_query=state["query"])
         reading = None
         if self.settings.reader_on:
-            context = self._context_signals(state["vector"], scored)
-            threshold = self._reader_threshold(lang)
-
-            def enough(score: float) -> bool:
-                return self._answerability({"reader": score, **context}) >= threshold
-
-            reading = self._read(state["query"], found, scored, enough)
-            answer.signals = {"reader": reading.answerability, **context} \
-                if reading is not None and context else {}
+            reading = self._read(state["query"], found, scored)
+            answer.signals = self._signals(state["vector"], scored, reading)
             answer.answerability = self._answerability(answer.signals)
             decision = self._reader_decision(found, reading, answer.answerability, lang)
         else:
@@ -392,11 +385,9 @@ class TanyaService:
         return state
 
     def _read(self, query: str, found: Sequence[StoredPassage],
-              scored: Sequence[ScoredSentence],
-              enough: Callable[[float], bool]) -> Reading | None:
+              scored: Sequence[ScoredSentence]) -> Reading | None:
         """The reader over the top passages, each cut to its best sentence and the
-        sentences around it (``assistant.reader.focus``); the first passage alone
-        when its span is already ``enough`` to answer."""
+        sentences around it (``assistant.reader.focus``)."""
         from assistant.reader.runtime import ReadPassage
 
         passages = []
@@ -408,16 +399,15 @@ class TanyaService:
             best = max(range(len(mine)), key=lambda i: mine[i].score)
             start, end = focus([Span(s.start, s.end) for s in mine], best)
             passages.append(ReadPassage(p.doc_id, p.text[start - p.start:end - p.start], start))
-        return self.reader().read(query, passages, enough)
+        return self.reader().read(query, passages)
 
-    def _context_signals(self, vector: np.ndarray,
-                         scored: Sequence[ScoredSentence]) -> dict[str, float]:
-        """The answerability signals besides the reader's own
-        (``assistant.reader.answerability``): retrieval similarity, the background lead."""
-        if not scored:
+    def _signals(self, vector: np.ndarray, scored: Sequence[ScoredSentence],
+                 reading: Reading | None) -> dict[str, float]:
+        """What answerability is computed from (``assistant.reader.answerability``)."""
+        if reading is None or not scored:
             return {}
         closest = max(s.similarity for s in scored)
-        return {"similarity": closest,
+        return {"reader": reading.answerability, "similarity": closest,
                 "background_lead": closest - self._background().best(vector)}
 
     def _answerability(self, signals: dict[str, float]) -> float:
@@ -439,15 +429,13 @@ class TanyaService:
         calibrated for the question's language)."""
         if not found or reading is None or not reading.has_span:
             return RefusalDecision(True, "nothing retrieved to read")
-        threshold = self._reader_threshold(lang)
+        threshold = reader_threshold(self.reader().adapter.sha256,
+                                     self.embedder.calibration_spec, lang,
+                                     self.settings.reader_threshold)
         if answerability < threshold:
             return RefusalDecision(True, f"reader: answerability {answerability:.2f} "
                                          f"< {threshold:.2f}")
         return RefusalDecision(False)
-
-    def _reader_threshold(self, lang: str) -> float:
-        return reader_threshold(self.reader().adapter.sha256, self.embedder.calibration_spec,
-                                lang, self.settings.reader_threshold)
 
     def _refusal(
         self, state: dict[str, Any], scored: Sequence[ScoredSentence],
@@ -497,8 +485,7 @@ def _answer_of(state: dict[str, Any]) -> Answer:
 def _to_passage(rank: int, p: StoredPassage) -> Passage:
     return Passage(rank=rank, chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title,
                    section=p.section, paragraph=p.paragraph, start=p.start, end=p.end,
-                   text=p.text, score=p.score, url=p.url, published=p.published,
-                   author=p.author)
+                   text=p.text, score=p.score)
 
 
 def _best_sentence(passage: Passage, scored: Sequence[ScoredSentence]

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +76,11 @@ class Reader:
         self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, weights)
         self._session = _session(self.graph_path)
 
-    def read(self, question: str, passages: Sequence[ReadPassage],
-             enough: Callable[[float], bool] | None = None) -> Reading | None:
+    def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
         """The best span over the passages' windows (None when there is nothing to read).
 
-        With ``enough``, the first passage is read alone and the rest only when its best
-        span's score is not ``enough``: a confident answer costs one window instead of
-        all of them. When ``enough`` is a threshold on a score that only rises with the
-        span score, the answer/refuse decision is the same either way.
+        All windows go in one batch: the int8 graph quantises activations per batch, so
+        reading passages one by one would change their scores, not only the cost.
         """
         windows: list[tuple[int, Window]] = []
         for index, passage in enumerate(passages):
@@ -92,19 +89,8 @@ class Reader:
         windows = windows[:MAX_WINDOWS]
         if not windows:
             return None
-        first = sum(1 for index, _ in windows if index == 0) if enough else len(windows)
-        best = self._best(windows[:first], passages, None)
-        if first < len(windows) and not (best and best.has_span and enough
-                                         and enough(best.answerability)):
-            best = self._best(windows[first:], passages, best)
-        return best
-
-    def _best(self, windows: Sequence[tuple[int, Window]], passages: Sequence[ReadPassage],
-              best: Reading | None) -> Reading | None:
-        """``best``, or a better span from ``windows``."""
-        if not windows:
-            return best
         logits = self.logits([w for _, w in windows])
+        best: Reading | None = None
         for row, (index, w) in enumerate(windows):
             span = best_span(logits[row, : len(w.ids), 0], logits[row, : len(w.ids), 1],
                              w.answer_mask)
