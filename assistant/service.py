@@ -485,7 +485,8 @@ def _answer_of(state: dict[str, Any]) -> Answer:
 def _to_passage(rank: int, p: StoredPassage) -> Passage:
     return Passage(rank=rank, chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title,
                    section=p.section, paragraph=p.paragraph, start=p.start, end=p.end,
-                   text=p.text, score=p.score)
+                   text=p.text, score=p.score, url=p.url, published=p.published,
+                   author=p.author)
 
 
 def _best_sentence(passage: Passage, scored: Sequence[ScoredSentence]
