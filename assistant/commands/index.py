@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="index_command", required=True)
     build = commands.add_parser("build", help="index the bundled article or your files")
     build.add_argument("--corpus", action="append", type=Path, default=[], metavar="PATH",
-                       help=".txt/.md file or directory (repeatable); default: bundled article")
+                       help=(".txt, .md, .html/.htm, .pdf or .jsonl file, or a directory of them "
+                             "(repeatable); default: bundled article"))
     build.add_argument("--rebuild", action="store_true",
                        help="build a fresh collection and switch to it when complete")
     build.add_argument("--max-chars", type=int, default=ChunkerConfig.max_chars,
