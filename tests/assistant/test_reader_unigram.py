@@ -1,7 +1,7 @@
 """The reader's own Unigram tokeniser gives exactly the ``tokenizers`` library's ids and
 offsets (the converted ``tokenizer.json`` run without its normaliser), on both corpora's
-text and questions in both languages, and on input built to hit the edge cases: unknown characters (fused into one
-``<unk>``), literal special tokens, a text that starts with a space."""
+text, on questions in both languages, and on input built to hit the edge cases: unknown
+characters (fused into one ``<unk>``), literal special tokens, a leading space."""
 
 from __future__ import annotations
 
