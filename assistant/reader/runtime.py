@@ -178,6 +178,12 @@ def _session(path: Path) -> Any:
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.log_severity_level = 3
+            # Lean on memory, at no cost in speed measured here: no prepacked copies of
+            # the weights (19 MB), no arena or shape-keyed plans that keep the largest
+            # batch's buffers (15-30 MB as question lengths vary).
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
+            options.add_session_config_entry("session.disable_prepacking", "1")
             _SESSIONS[path] = ort.InferenceSession(str(path), options,
                                                    providers=["CPUExecutionProvider"])
         return _SESSIONS[path]

@@ -1,11 +1,13 @@
 """e5's Unigram tokeniser in plain Python, from compact tables beside ``tokenizer.json``.
 
 The ``tokenizers`` library holds the 250,002-piece vocabulary in a trie that costs about
-300 MB of resident memory, most of the reader's serving budget. The same Viterbi search
-over a dict costs about 55 MB and, with a per-word cache, a few milliseconds per
-question. It follows ``tokenizers``' Unigram model exactly (same scores, same order of
-candidates, ties kept by the first; consecutive unknown characters fused into one
-``<unk>``), and a test checks ids and offsets against it.
+300 MB of resident memory, most of the reader's serving budget; a dict of the pieces
+still costs 55 MB. Here the vocabulary is four flat arrays (about 10 MB): the pieces'
+hashes, sorted, for lookup, and their UTF-8 bytes, to confirm each match. With a
+per-word cache the search costs a few milliseconds per question. It follows
+``tokenizers``' Unigram model exactly (same scores, same order of candidates, ties kept
+by the first; consecutive unknown characters fused into one ``<unk>``), and a test
+checks ids and offsets against it.
 
 The tables are derived once from ``tokenizer.json`` and written beside it:
 ``reader-vocab.txt`` (one piece a line, line number = id), ``reader-scores.npy`` and
@@ -45,14 +47,14 @@ class UnigramTokenizer:
         if len(pieces) != len(scores):
             raise ValueError(f"{model_dir / VOCAB} and {SCORES} disagree; delete both and "
                              "the reader rebuilds them")
-        # As in tokenizers, a repeated piece keeps its last id.
-        self._ids = {piece: i for i, piece in enumerate(pieces)}
-        self._scores: list[float] = scores.tolist()
+        self._vocab = _Vocabulary(pieces)
+        self._scores = scores
         self._longest = max(len(p) for p in pieces)
         self.unk = int(meta["unk_id"])
-        self._unk_score = min(self._scores) - _UNK_PENALTY
+        self._unk_score = float(scores.min()) - _UNK_PENALTY
         self.char_map: dict[str, str] = meta["char_map"]
-        self._specials = {s: self._ids[s] for s in meta["specials"]}
+        self._specials = {s: self._vocab.id(s) for s in meta["specials"]}
+        del pieces
         self._special_split = re.compile(
             "(" + "|".join(re.escape(s) for s in sorted(self._specials, key=len,
                                                         reverse=True)) + ")")
@@ -89,21 +91,24 @@ class UnigramTokenizer:
                 offsets.append((at + start, at + end))
             begin += len(word)
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - one tokenizer per process; words repeat
+    @lru_cache(maxsize=16384)  # noqa: B019 - one tokenizer per process; words repeat
     def _word(self, word: str) -> tuple[tuple[int, int, int], ...]:
         """Viterbi over one word: ``(id, start, end)`` per piece."""
         n = len(word)
+        spans = [(s, e) for s in range(n) for e in range(s + 1, min(n, s + self._longest) + 1)]
+        found = self._vocab.ids([word[s:e] for s, e in spans])
+        pieces: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for (s, e), piece_id in zip(spans, found, strict=True):
+            if piece_id >= 0:
+                pieces[s].append((e, piece_id))
         best = [0.0] * (n + 1)
         start_of: list[int | None] = [None] * (n + 1)
         id_of = [0] * (n + 1)
         for s in range(n):
             here = best[s]
             single = False
-            for e in range(s + 1, min(n, s + self._longest) + 1):
-                piece_id = self._ids.get(word[s:e])
-                if piece_id is None:
-                    continue
-                score = self._scores[piece_id] + here
+            for e, piece_id in pieces[s]:  # shortest first, as tokenizers' trie yields them
+                score = float(self._scores[piece_id]) + here
                 if start_of[e] is None or score > best[e]:
                     best[e], start_of[e], id_of[e] = score, s, piece_id
                 single = single or e == s + 1
@@ -122,6 +127,45 @@ class UnigramTokenizer:
                 out.append((id_of[end], begin, end))
             end = begin
         return tuple(reversed(out))
+
+
+class _Vocabulary:
+    """Piece -> id without a dict: sorted hashes for lookup, the pieces' UTF-8 bytes to
+    confirm a hit (so a hash collision can never return a wrong id)."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        encoded = [p.encode("utf-8") for p in pieces]
+        self._blob = b"".join(encoded)
+        self._starts = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=self._starts[1:])
+        hashes = np.fromiter(map(hash, pieces), dtype=np.int64, count=len(pieces))
+        # A stable sort keeps a repeated piece's ids in order; ``id`` takes the last, as
+        # tokenizers does.
+        self._order = np.argsort(hashes, kind="stable").astype(np.int32)
+        self._hashes = hashes[self._order]
+
+    def id(self, piece: str) -> int:
+        """The piece's id, or -1."""
+        return self.ids([piece])[0]
+
+    def ids(self, pieces: list[str]) -> list[int]:
+        """Each piece's id, or -1."""
+        if not pieces:
+            return []
+        wanted = np.fromiter(map(hash, pieces), dtype=np.int64, count=len(pieces))
+        at = np.searchsorted(self._hashes, wanted).tolist()
+        out = []
+        size = len(self._hashes)
+        for piece, h, i in zip(pieces, wanted.tolist(), at, strict=True):
+            found = -1
+            raw = piece.encode("utf-8")
+            while i < size and self._hashes[i] == h:
+                candidate = int(self._order[i])
+                if self._blob[self._starts[candidate]:self._starts[candidate + 1]] == raw:
+                    found = candidate
+                i += 1
+            out.append(found)
+        return out
 
 
 def _words(spaced: str) -> list[str]:
