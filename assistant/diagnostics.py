@@ -15,6 +15,7 @@ import importlib.metadata
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,13 +237,21 @@ def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
         return [f"the index collections cannot be read ({_short(exc)})"]
     problems = []
     for doc_id, record in sorted(manifest.documents.items()):
+        held = per_doc[(doc_id, record.revision)]
         if record.content_hash == PENDING:
             problems.append(f"document {doc_id!r}: its last update did not finish")
-        elif per_doc[doc_id] != record.chunks:
+        elif held != record.chunks:
             problems.append(f"document {doc_id!r}: the manifest lists {record.chunks} chunks, "
-                            f"the store holds {per_doc[doc_id]}")
-    for doc_id in sorted(set(per_doc) - set(manifest.documents)):
-        problems.append(f"document {doc_id!r}: {per_doc[doc_id]} chunks in the store but not "
+                            f"the store holds {held}")
+    # Versions the document API replaced or is writing wait there, unserved, on purpose.
+    waiting = {(u.doc_id, u.revision) for u in manifest.unserved}
+    served = {(doc_id, r.revision) for doc_id, r in manifest.documents.items()}
+    strays: Counter[str] = Counter()
+    for key, count in per_doc.items():
+        if key not in served and key not in waiting:
+            strays[key[0]] += count
+    for doc_id in sorted(strays):
+        problems.append(f"document {doc_id!r}: {strays[doc_id]} chunks in the store but not "
                         "in the manifest")
     if sentence_count != spans:
         problems.append(f"the chunks list {spans} sentences, the store holds {sentence_count} "

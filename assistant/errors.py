@@ -2,6 +2,7 @@
 
 from index.errors import (
     CorpusError,
+    DocumentNotFoundError,
     EmbedderMismatchError,
     GenerationGoneError,
     IndexBusyError,
@@ -35,10 +36,29 @@ class ConfigError(TanyaError):
     status = 400
 
 
+class BadDocumentError(CorpusError):
+    """A posted or uploaded document that cannot be indexed; ``problems`` name each one
+    (``file:line: reason``) so a dump's bad lines can be fixed in one go."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class UnsupportedFormatError(TanyaError):
+    """A body or file type the document API does not read."""
+
+    status = 415
+
+
 __all__ = [
+    "BadDocumentError",
     "BadQuestionError",
     "ConfigError",
     "CorpusError",
+    "DocumentNotFoundError",
     "EmbedderMismatchError",
     "GenerationGoneError",
     "IndexBusyError",
@@ -47,4 +67,5 @@ __all__ = [
     "LLMTimeoutError",
     "StoreUnavailableError",
     "TanyaError",
+    "UnsupportedFormatError",
 ]

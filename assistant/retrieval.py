@@ -8,6 +8,7 @@ The weight was chosen with the evaluation set (see README, "Tuning").
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,12 +41,17 @@ class PassageRetriever:
         sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
         lexical: BM25 | None = None,
         lexical_ids: list[str] | None = None,
+        serves: Callable[[str, str], bool] | None = None,
     ) -> None:
+        """``serves(doc_id, chunk_id)`` says which stored chunks belong to the index being
+        read (``Manifest.serves``): during a document update the store also holds the
+        version being written or the one just replaced, and a question sees one of them."""
         self.store = store
         self.generation = generation
         self.sentence_weight = sentence_weight
         self.lexical = lexical
         self.lexical_ids = lexical_ids or []
+        self.serves = serves
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
@@ -58,7 +64,7 @@ class PassageRetriever:
         found_by_sentence = (self.store.query_sentences(self.generation, vector, n)
                              if len(dense) >= n else [])
         extra = [c for c in found_by_sentence if c not in known]
-        candidates = dense + self.store.get_passages(self.generation, extra)
+        candidates = self._served(dense + self.store.get_passages(self.generation, extra))
         sentence_vectors = self._sentence_vectors(candidates)
         ranked = self._rerank(candidates, sentence_vectors, vector)
         if self.lexical is not None:
@@ -71,6 +77,12 @@ class PassageRetriever:
             offset += count
         picked = [rows[p.chunk_id] for p in top]
         return Retrieved(top, np.vstack(picked) if picked else sentence_vectors[:0])
+
+    def _served(self, passages: list[StoredPassage]) -> list[StoredPassage]:
+        if self.serves is None:
+            return passages
+        serves = self.serves
+        return [p for p in passages if serves(p.doc_id, p.chunk_id)]
 
     def _sentence_vectors(self, passages: list[StoredPassage]) -> np.ndarray:
         """The store's ``sentence_vectors``, asking it only for passages not seen before."""

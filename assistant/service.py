@@ -147,8 +147,9 @@ class TanyaService:
                 # one cheap manifest read every few seconds notices it.
                 self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
                 current = self.store.read_manifest()
-                if current is None or (current.generation, current.built_at) != (
-                        self._loaded.manifest.generation, self._loaded.manifest.built_at):
+                # What serves, not the time stamp: two document updates can land within
+                # one second of ``built_at``.
+                if current is None or _serving(current) != _serving(self._loaded.manifest):
                     self._loaded = None
                     manifest = current  # just read: no second round trip
             if self._loaded is None:
@@ -162,13 +163,15 @@ class TanyaService:
                 # The passage texts feed the unknown-name check and the optional lexical
                 # signal; past this size they would cost too much memory to hold.
                 if manifest.chunk_count <= _VOCABULARY_MAX_CHUNKS:
-                    passages = self.store.all_passages(manifest.generation)
+                    passages = [p for p in self.store.all_passages(manifest.generation)
+                                if manifest.serves(p.doc_id, p.chunk_id)]
                     vocabulary = Vocabulary(p.text for p in passages)
                     if self.hybrid:
                         lexical = BM25([p.text for p in passages])
                         lexical_ids = [p.chunk_id for p in passages]
                 retriever = PassageRetriever(self.store, manifest.generation,
-                                             self.sentence_weight, lexical, lexical_ids)
+                                             self.sentence_weight, lexical, lexical_ids,
+                                             serves=manifest.serves)
                 self._loaded = _Loaded(manifest, retriever, vocabulary)
                 self._recheck_at = time.monotonic() + _MANIFEST_RECHECK_SECONDS
             return self._loaded
@@ -467,14 +470,23 @@ class TanyaService:
             "collection": chunks,
             "store": self.settings.chroma_url or str(Path(self.settings.home) / "chroma"),
             "documents": [{"doc_id": d, "title": r.title, "lang": r.lang, "chunks": r.chunks,
-                           "source": r.source} for d, r in sorted(manifest.documents.items())],
+                           "source": r.source, "url": r.url, "published": r.published,
+                           "author": r.author}
+                          for d, r in sorted(manifest.documents.items())],
             "chunks": counts["chunks"],
             "sentences": counts["sentences"],
+            # Replaced or removed versions kept a few seconds for questions under way.
+            "unserved_chunks": sum(u.chunks for u in manifest.unserved),
             "embedder": manifest.embedder,
             "dimension": manifest.dim,
             "chunker": manifest.chunker,
             "built_at": manifest.built_at,
         }
+
+
+def _serving(manifest: Manifest) -> tuple[Any, ...]:
+    """What a question's answer depends on (not the versions waiting to be dropped)."""
+    return manifest.generation, manifest.embedder, manifest.documents
 
 
 def _answer_of(state: dict[str, Any]) -> Answer:

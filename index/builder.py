@@ -120,6 +120,10 @@ class IndexBuilder:
         if manifest is None or rebuild or manifest.chunker != self.chunker.as_dict():
             report = self._build_fresh(docs, manifest)
         else:
+            from index.updates import drop_unserved  # it builds on this module
+
+            # Versions the document API replaced, once no question can still be reading them.
+            drop_unserved(self.store, manifest)
             report = self._update(docs, manifest)
         report.seconds = time.perf_counter() - started
         return report
@@ -204,9 +208,11 @@ class IndexBuilder:
                 self.store.drop_generation(generation)
 
 
-def _record(doc: Document, chunks: int, content_hash: str | None = None) -> DocumentRecord:
+def _record(doc: Document, chunks: int, content_hash: str | None = None,
+            revision: str = "") -> DocumentRecord:
     return DocumentRecord(content_hash or doc.content_hash, doc.title, doc.lang, doc.source,
-                          chunks)
+                          chunks, url=doc.url, published=doc.published, author=doc.author,
+                          revision=revision)
 
 
 def _now() -> str:

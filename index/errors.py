@@ -30,3 +30,7 @@ class StoreUnavailableError(TanyaError):
 
 class CorpusError(TanyaError):
     status = 422
+
+
+class DocumentNotFoundError(CorpusError):
+    status = 404

@@ -20,7 +20,7 @@ import numpy as np
 
 from index.chunking import Chunk, Sentence
 from index.errors import GenerationGoneError, StoreUnavailableError
-from index.manifest import Manifest
+from index.manifest import Manifest, revision_of
 
 _MANIFESTS = "tanya-manifests"
 _BATCH = 1000
@@ -190,6 +190,17 @@ class ChromaIndex:
         for collection in self._collections(generation, create=True):
             collection.delete(where={"doc_id": doc_id})
 
+    def delete_revision(self, generation: str, doc_id: str, revision: str) -> int:
+        """Delete the chunks (and their sentences) of one revision of ``doc_id``; returns
+        how many chunks went. Other revisions of the document stay."""
+        ids = [cid for cid in self.chunk_ids(generation, doc_id) if revision_of(cid) == revision]
+        if ids:
+            chunk_col, sentence_col = self._collections(generation, create=True)
+            for part in _batches(len(ids)):
+                sentence_col.delete(where={"chunk_id": {"$in": ids[part]}})
+                chunk_col.delete(ids=ids[part])
+        return len(ids)
+
     # -- reads ------------------------------------------------------------------------
     def counts(self, generation: str) -> dict[str, int]:
         def count() -> dict[str, int]:
@@ -197,18 +208,18 @@ class ChromaIndex:
             return {"chunks": chunk_col.count(), "sentences": sentence_col.count()}
         return dict(self._guard(count, generation))
 
-    def census(self, generation: str) -> tuple[Counter[str], int]:
-        """Chunks per document, and how many sentences those chunks list, read in pages
-        (for consistency checks; a large index is never loaded whole)."""
-        def read() -> tuple[Counter[str], int]:
+    def census(self, generation: str) -> tuple[Counter[tuple[str, str]], int]:
+        """Chunks per (document, revision), and how many sentences those chunks list,
+        read in pages (for consistency checks; a large index is never loaded whole)."""
+        def read() -> tuple[Counter[tuple[str, str]], int]:
             chunks = self._collections(generation)[0]
-            per_doc: Counter[str] = Counter()
+            per_doc: Counter[tuple[str, str]] = Counter()
             sentences, offset = 0, 0
             while True:
                 page = chunks.get(include=["metadatas"], limit=_BATCH, offset=offset)
                 metadatas = page.get("metadatas") or []
-                for meta in metadatas:
-                    per_doc[str(meta.get("doc_id"))] += 1
+                for cid, meta in zip(page.get("ids") or [], metadatas, strict=True):
+                    per_doc[(str(meta.get("doc_id")), revision_of(cid))] += 1
                     sentences += len(meta.get("sentence_spans") or []) // 3  # flat triples
                 offset += len(metadatas)
                 if len(metadatas) < _BATCH:
