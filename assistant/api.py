@@ -1,4 +1,5 @@
-"""The HTTP API for portals: ``/api/ask``, OpenAI-compatible chat completions, probes.
+"""The HTTP API for portals: ``/api/ask``, OpenAI-compatible chat completions, the document
+API (``assistant.api_documents``), probes.
 
 A thin adapter over :class:`TanyaService`: parse, check limits, call the service in a
 worker thread (answering is synchronous CPU work), shape the JSON. Domain errors
@@ -228,14 +229,20 @@ def make_api(service: TanyaService, settings: Settings | None = None) -> FastAPI
     # The path prefix (settings.root_path) is the server's business: see server.serve.
     app = FastAPI(title="Tanya", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
+    from assistant.api_documents import AdminGate, add_document_routes, is_document_route
+
+    guard = _Guard(settings)
     # Added innermost first: CORS must wrap the rest so that browsers can read 413/401s.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # The admin gate answers before the body limit reads anything of a document upload.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       larger=(is_document_route, settings.max_upload_bytes))
+    app.add_middleware(AdminGate, key=settings.admin_key, limiter=guard.limiter)
     app.add_middleware(SecurityHeaders, origins=origins)
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
-                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type"], max_age=600)
     _install_error_handlers(app)
-    guard = _Guard(settings)
+    add_document_routes(app, service, settings)
     app.state.rate_limiter = guard.limiter  # the chat window shares it (server.py)
     gate = ConcurrencyGate(settings.max_concurrent_requests)
 

@@ -149,17 +149,27 @@ class BodySizeLimit:
     to the app unchanged.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: tuple[Callable[[Scope], bool], int] | None = None) -> None:
+        """``larger``: requests the predicate picks (the document API's uploads) may send
+        up to its limit instead."""
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
         self.draining = 0  # refused bodies being read now (one event loop: no lock)
 
+    def limit(self, scope: Scope) -> int:
+        if self.larger is not None and self.larger[0](scope):
+            return self.larger[1]
+        return self.max_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        limit = self.limit(scope) if scope["type"] == "http" else 0
+        if limit <= 0:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        if declared is not None and declared > limit:
             # With Expect: 100-continue the client waits for our word before sending:
             # reading would invite the body, answering now spares it.
             if declared <= DRAIN_MAX_BYTES and not _expects_continue(scope):
@@ -176,7 +186,7 @@ class BodySizeLimit:
             body = message.get("body", b"")
             size += len(body)
             more = message.get("more_body", False)
-            if size > self.max_bytes:
+            if size > limit:
                 if more:
                     await self._drain_then_refuse(scope, receive, send, size)
                 else:
@@ -209,7 +219,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(413, "payload_too_large",
-                             f"the request body is larger than {self.max_bytes} bytes",
+                             f"the request body is larger than {self.limit(scope)} bytes",
                              {"Connection": "close"})(scope, receive, send)
 
 

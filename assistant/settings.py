@@ -41,11 +41,16 @@ class Settings:
     refusal_threshold: float | None = None
     max_question_chars: int = 2000
     api_key: str = ""
+    # The document API (/api/documents) is off unless this is set; it is a key of its own,
+    # not the asking key.
+    admin_key: str = ""
     allowed_origins: str = ""
     root_path: str = ""
     rate_limit_per_minute: int = 120
     max_concurrent_requests: int = 16
     max_body_bytes: int = 65536
+    # Bodies of the document API (a posted article, an uploaded file or dump).
+    max_upload_bytes: int = 10_000_000
     # "on": the trained reader finds the answer span and decides answerability (calibrated
     # and gated; off by default until it meets the serving memory and latency budgets);
     # "off": the sentence-only path.

@@ -165,6 +165,17 @@ def load_file(path: Path) -> Document:
     return _document(found, slugify(base), lang, _title_from("", base, suffix), str(path))
 
 
+def document_from(found: Extracted, doc_id: str, source: str, lang: str = "und",
+                  fallback_title: str = "") -> Document:
+    """A Document from what a reader (or the document API) extracted: the text
+    normalised, metadata cleaned, the language ``lang`` unless that is "und".
+
+    Raises:
+        FormatError: no text is left once invisible characters are removed.
+    """
+    return _document(found, doc_id, lang, fallback_title or doc_id, source)
+
+
 def _document(found: Extracted, doc_id: str, lang: str, fallback_title: str,
               source: str) -> Document:
     """A Document from a reader's result; the file name's language tag wins."""

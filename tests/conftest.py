@@ -58,10 +58,12 @@ def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Pa
     monkeypatch.setenv("TANYA_CACHE", str(shared_cache))
     monkeypatch.delenv("TANYA_CHROMA_URL", raising=False)
     monkeypatch.delenv("TANYA_API_KEY", raising=False)
+    monkeypatch.delenv("TANYA_ADMIN_KEY", raising=False)
     # A developer's own environment must not change what in-process tests see.
     for name in ("TANYA_LLM", "TANYA_EMBEDDER", "TANYA_INDEX", "TANYA_K", "TANYA_ALLOWED_ORIGINS",
                  "TANYA_ROOT_PATH", "TANYA_RATE_LIMIT_PER_MINUTE",
                  "TANYA_MAX_CONCURRENT_REQUESTS", "TANYA_MAX_BODY_BYTES",
+                 "TANYA_MAX_UPLOAD_BYTES",
                  "TANYA_MAX_QUESTION_CHARS", "TANYA_REFUSAL_THRESHOLD", "TANYA_LLM_TIMEOUT",
                  "TANYA_READER_THRESHOLD",
                  "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):

@@ -83,10 +83,15 @@ def extract_page(raw: bytes | str) -> Extracted:
     )
 
 
+def is_page(markup: str) -> bool:
+    """Whether ``markup`` is a whole page (``<html>``/``<body>``), not an article body."""
+    return _FULL_PAGE.search(markup) is not None
+
+
 def article_text(markup: str) -> str:
     """Plain text of a dump's HTML ``text``: a whole page goes through
     :func:`extract_page`, an article body through :func:`fragment_text`."""
-    if _FULL_PAGE.search(markup):
+    if is_page(markup):
         return extract_page(markup).text
     return fragment_text(markup)
 
