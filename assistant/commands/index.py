@@ -1,4 +1,5 @@
-"""``tanya index build`` and ``tanya index status``."""
+"""``tanya index build/status`` (the whole corpus) and ``tanya index add/remove/list``
+(single documents of an index that may be serving)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from assistant.commands.common import add_store_options, make_service, print_json, say
+from assistant.documents import DocumentAdmin
 from assistant.errors import CorpusError
 from assistant.progress import ProgressBar
 from index.chunking import ChunkerConfig
@@ -31,6 +33,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true")
     add_store_options(status)
     status.set_defaults(handler=run_status)
+    add = commands.add_parser(
+        "add", help="add or replace documents, leaving the others (unlike build --corpus)")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help=".txt, .md, .html/.htm, .pdf or .jsonl file, or a directory of them")
+    add_store_options(add)
+    add.set_defaults(handler=run_add)
+    remove = commands.add_parser("remove", help="remove documents by id")
+    remove.add_argument("ids", nargs="+", metavar="ID", help="document id (see tanya index list)")
+    add_store_options(remove)
+    remove.set_defaults(handler=run_remove)
+    listing = commands.add_parser("list", help="the index's documents, by id")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many (default 0)")
+    listing.add_argument("--limit", type=int, default=0, help="show at most this many "
+                                                              "(default: all)")
+    listing.add_argument("--json", action="store_true")
+    add_store_options(listing)
+    listing.set_defaults(handler=run_list)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -74,7 +93,53 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"embedder:   {status['embedder']} ({status['dimension']}-dim)")
     print(f"chunks:     {status['chunks']} ({status['sentences']} sentences)")
     print(f"built at:   {status['built_at']}")
+    if status["unserved_chunks"]:
+        print(f"            {status['unserved_chunks']} chunks of replaced versions, dropped "
+              "by the next update")
     print("documents:")
     for doc in status["documents"]:
         print(f"  {doc['doc_id']} [{doc['lang']}] {doc['chunks']} chunks - {doc['title']}")
+        about = ", ".join(v for v in (doc["published"], doc["author"], doc["url"]) if v)
+        if about:
+            print(f"      {about}")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    docs, problems = load_corpus(args.paths)
+    for problem in problems:
+        say(f"skipped {problem}")
+    if not docs:
+        raise CorpusError("no usable documents among the paths given; nothing was changed")
+    admin = DocumentAdmin(make_service(args))
+    bar = ProgressBar("embedding")
+    try:
+        report = admin.add(docs, progress=bar)
+    finally:
+        bar.close()
+    say(f"index {admin.index!r}: {report.summary()} in {report.seconds:.1f}s")
+    return 1 if problems else 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    admin = DocumentAdmin(make_service(args))
+    report = admin.remove(list(dict.fromkeys(args.ids)))
+    say(f"index {admin.index!r}: removed {', '.join(report.ids('removed'))}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    if args.offset < 0 or args.limit < 0:
+        raise CorpusError("--offset and --limit must not be negative")
+    admin = DocumentAdmin(make_service(args))
+    page = admin.page(args.offset, args.limit or 1 << 62)
+    if args.json:
+        print_json(page)
+        return 0
+    for doc in page["documents"]:
+        line = f"{doc['id']}\t{doc['chunks']} chunks\t{doc['published'] or '-'}\t{doc['title']}"
+        print(line + (f"\t{doc['url']}" if doc["url"] else ""))
+    shown = len(page["documents"])
+    say(f"{shown} of {page['total']} documents in index {admin.index!r}"
+        + (f" (from {args.offset})" if args.offset else ""))
     return 0
