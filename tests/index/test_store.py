@@ -9,6 +9,7 @@ import pytest
 
 from assistant.errors import EmbedderMismatchError, IndexNotBuiltError
 from assistant.service import TanyaService
+from index import builder
 from index.chunking import ChunkerConfig, chunk_document
 from index.documents import Document
 from index.embedders import HashEmbedder
@@ -107,7 +108,10 @@ class _Boom(RuntimeError):
     pass
 
 
-def test_rebuild_killed_midway_leaves_previous_index_serving(make_service):
+def test_rebuild_killed_midway_leaves_previous_index_serving(make_service, monkeypatch):
+    # Two chunks per embedding step, so the build below dies after storing some of its
+    # four chunks, not before storing any.
+    monkeypatch.setattr(builder, "_STEP", 2)
     service = make_service()
     service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
     serving = service.manifest().generation
