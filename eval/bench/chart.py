@@ -27,8 +27,8 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
     growth = results["build"]["growth"]
     right.plot([g["chunks"] for g in growth], [g["seconds"] for g in growth], "o-",
                color="tab:green")
-    right.set(xlabel="chunks built (article copies, e5-small-q4)", ylabel="seconds",
-              title="Index build time")
+    right.set(xscale="log", yscale="log", xlabel="chunks built (article copies, e5-small-q4)",
+              ylabel="seconds", title="Index build time")
     for axis in (left, right):
         axis.grid(True, which="both", alpha=0.3)
     load = results["load_average"]["start"][0]

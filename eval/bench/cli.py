@@ -1,5 +1,5 @@
-"""``tanya bench [--json] [--quick] [--out DIR]`` and ``tanya bench --soak [--minutes M]``:
-parse, run, print.
+"""``tanya bench [--json] [--quick] [--growth N,...] [--out DIR]`` and
+``tanya bench --soak [--minutes M]``: parse, run, print.
 
 Only argparse is imported here; the benchmark and everything it measures load in the
 handler, so registering the command costs the rest of the CLI nothing.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="write results.json, results.md and latency_vs_store_size.png "
                              "(with --soak: soak.json and soak_rss.png)")
+    parser.add_argument("--growth", type=_sizes, metavar="N[,N...]",
+                        help="build growth points in chunks (default 1000, about 5 minutes "
+                             "on 2 cores; 10000 adds most of an hour)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only the index build and its growth (with --out: build.json "
+                             "and build.md)")
     parser.add_argument("--soak", action="store_true",
                         help="instead: resident memory of a live server under sustained load, "
                              "answering and then rejecting (429), with its slope per minute")
@@ -35,11 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from assistant.errors import ConfigError
 
     if args.soak:
-        if args.quick:
-            raise ConfigError("--quick does not go with --soak; a short soak is --minutes 1")
+        if args.quick or args.growth is not None or args.build_only:
+            raise ConfigError("--quick, --growth and --build-only do not go with --soak; a "
+                              "short soak is --minutes 1")
         return run_soak_command(args)
     if args.minutes is not None:
         raise ConfigError("--minutes goes with --soak")
+    from dataclasses import replace
+
     from assistant.commands.common import print_json, say
     from eval.bench.chart import write_chart
     from eval.bench.config import BenchConfig
@@ -47,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from eval.bench.runner import run_bench
 
     config = BenchConfig.quick_run() if args.quick else BenchConfig()
+    if args.growth is not None:
+        config = replace(config, growth_chunks=args.growth)
+    if args.build_only:
+        return run_build_only(args, config)
     results = run_bench(config, say)
     table = markdown(results)
     if args.out:
@@ -63,6 +77,37 @@ def run(args: argparse.Namespace) -> int:
         missed = [name for name, t in results["targets"].items() if t["met"] is False]
         print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nall measured targets met")
     return 0
+
+
+def run_build_only(args: argparse.Namespace, config: Any) -> int:
+    from assistant.commands.common import print_json, say
+    from eval.bench.report import growth_markdown
+    from eval.bench.runner import run_build_bench
+
+    results = run_build_bench(config, say)
+    table = growth_markdown(results)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "build.json").write_text(
+            json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (args.out / "build.md").write_text(table + "\n", encoding="utf-8")
+        say(f"bench: wrote {args.out}/build.json, build.md")
+    if args.json:
+        print_json(results)
+    else:
+        print(table)
+    return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``1000,10000`` -> (1000, 10000); each at least 1."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of chunk counts: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("chunk counts must be positive, e.g. 1000,10000")
+    return sizes
 
 
 def run_soak_command(args: argparse.Namespace) -> int:

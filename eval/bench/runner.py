@@ -39,7 +39,8 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     article = bundled_documents()[0]
     results: dict[str, Any] = {
         "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": {"quick": config.quick}, "machine": machine(),
+        "config": {"quick": config.quick, "growth_chunks": list(config.growth_chunks)},
+        "machine": machine(),
         "question_set": {"name": "ukraina", "n": len(questions)}}
     loads: dict[str, float] = {}
 
@@ -68,8 +69,9 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         section("http", f"/api/ask alone and with {config.http_clients} clients")
         results["http"] = run_http(home, questions, config.http_alone, config.http_clients,
                                    config.http_seconds, config.http_max_requests)
-        section("growth", f"build growth, {config.growth_copies} article copies")
-        results["build"]["growth"] = run_growth(service.embedder, config.growth_copies,
+        sizes = ", ".join(f"{n:,}" for n in config.growth_chunks) or "none"
+        section("growth", f"build growth at {sizes} chunks")
+        results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
                                                results["build"])
         sizes = ", ".join(f"{n:,}" for n in config.scale_sizes)
         section("scale", f"store queries at {sizes} chunks")
@@ -85,6 +87,33 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     results["targets"] = targets(results)
     results["load_average"] = {"start": load_start, "end": load_average(),
                                "by_section_1min": loads}
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def run_build_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
+    """Only the build section (``tanya bench --build-only``): the bundled article fresh
+    and unchanged, then growth at ``config.growth_chunks``; nothing else competes."""
+    from assistant.service import TanyaService
+    from assistant.settings import Settings
+    from eval.bench.build import run_build, run_growth
+
+    started, load_start = time.perf_counter(), load_average()
+    results: dict[str, Any] = {
+        "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {"quick": config.quick, "growth_chunks": list(config.growth_chunks),
+                   "build_only": True},
+        "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
+        service = TanyaService(Settings(home=Path(tmp), reader="off"))
+        results["embedder"] = service.embedder.spec
+        say("bench: building the default index (fresh, then unchanged)...")
+        results["build"] = run_build(service)
+        sizes = ", ".join(f"{n:,}" for n in config.growth_chunks) or "none"
+        say(f"bench: build growth at {sizes} chunks...")
+        results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
+                                               results["build"])
+    results["load_average"] = {"start": load_start, "end": load_average()}
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 

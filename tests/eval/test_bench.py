@@ -87,3 +87,38 @@ def test_quick_bench_reports_every_section(tmp_path: Path,
     assert (out / "results.md").read_text().startswith("| measure | Tanya |")
     chart = (out / "latency_vs_store_size.png").read_bytes()
     assert chart.startswith(b"\x89PNG") and len(chart) < 200_000
+
+
+def test_build_only_measures_the_growth_in_chunks(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`tanya bench --build-only --growth N`: the article, then the fewest copies that
+    reach N chunks, each point with its throughput (no timing is asserted)."""
+    out = tmp_path / "bench"
+    assert main(["bench", "--build-only", "--growth", "20", "--json", "--out", str(out)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results == json.loads((out / "build.json").read_text())
+    assert results["config"] == {"quick": False, "growth_chunks": [20], "build_only": True}
+    build = results["build"]
+    article, grown = build["growth"]
+    assert article["copies"] == 1 and article["chunks"] == build["chunks"]
+    assert grown["copies"] == -(-20 // build["chunks"]) and grown["chunks"] >= 20
+    assert grown["chunks"] == grown["copies"] * build["chunks"]
+    assert grown["sentences"] == grown["copies"] * build["sentences"]
+    for point in build["growth"]:
+        assert _positive(point["chunks_per_s"]) and _positive(point["seconds_per_1k_chunks"])
+    assert build["workers"] >= 1 and "load_1min" in grown
+    table = (out / "build.md").read_text()
+    assert table.startswith("| chunks (sentences) |") and f"| {grown['chunks']:,} (" in table
+
+
+@pytest.mark.parametrize("argv", [["--growth", "0"], ["--growth", "1000,abc"],
+                                  ["--growth", ","]])
+def test_growth_sizes_must_be_positive_chunk_counts(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", *argv])
+
+
+def test_soak_refuses_the_build_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--soak", "--growth", "1000"]) == 2
+    assert main(["bench", "--soak", "--build-only"]) == 2
+    assert "do not go with --soak" in capsys.readouterr().err
