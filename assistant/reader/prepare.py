@@ -16,7 +16,7 @@ from pathlib import Path
 
 from assistant.errors import TanyaError
 from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
-from assistant.reader.convert import ConversionError, current_conversion, ensure_converted
+from assistant.reader.convert import ConversionError, conversion_target, ensure_converted
 
 _FAILED = 2  # the child's exit status when it reports a TanyaError
 
@@ -26,10 +26,9 @@ def prepared(cache_dir: Path, adapter: Adapter) -> tuple[Path, Path]:
     either is missing (the shipped adapter's; any other is built here)."""
     from assistant.reader.runtime import ensure_graph, graph_path
 
-    model_dir = current_conversion(cache_dir)
-    if model_dir is None or not graph_path(cache_dir, model_dir, adapter).is_file():
-        _run_child(cache_dir)
-        model_dir = ensure_converted(cache_dir)  # ready now: returns at once
+    model_dir, ready = conversion_target(cache_dir)
+    if not ready or not graph_path(cache_dir, model_dir, adapter).is_file():
+        _run_child(cache_dir)  # on success both are there: the child converted into model_dir
     return model_dir, ensure_graph(cache_dir, model_dir, adapter)
 
 
