@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,11 @@ from eval.bench.http_load import stop_session
 from eval.bench.stats import rss_mb
 from tests.support.servers import free_port, wait_until
 
+#: Set to "on" or "off" to run every live server whose test does not choose for itself
+#: with or without the reader: how the README's serving figures for the reader are made
+#: (``TANYA_TEST_READER=on pytest tests/reliability/test_load.py``).
+READER_OVERRIDE = "TANYA_TEST_READER"
+
 
 class LiveServer:
     """``tanya serve`` with its own TANYA_HOME; ``url`` is ready once ``start`` returns."""
@@ -22,7 +28,9 @@ class LiveServer:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
+        self.env = dict(env or {})
+        if os.environ.get(READER_OVERRIDE):
+            self.env.setdefault("TANYA_READER", os.environ[READER_OVERRIDE])
         self.args = args or []
         self.log = home / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
