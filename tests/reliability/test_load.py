@@ -21,6 +21,7 @@ import anyio
 import httpx
 import pytest
 
+from assistant.settings import Settings
 from eval.bench.stats import rss_mb, summarize
 from eval.questionset import load_question_set
 from tests.support.live_server import LiveServer
@@ -146,7 +147,8 @@ def test_twenty_clients_for_a_minute(e5_load_server: LiveServer) -> None:
                    "max": round(max(m for _, m in rss), 1),
                    "samples": [[round(t, 1), round(m, 1)] for t, m in rss]},
         "server": {"embedder": "e5-small-q4", "rate_limit_per_minute": 0,
-                   "max_concurrent_requests": CLIENTS},
+                   "max_concurrent_requests": CLIENTS,
+                   "reader": e5_load_server.env.get("TANYA_READER", Settings().reader)},
     }
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY.write_text(json.dumps(summary, indent=2) + "\n")
