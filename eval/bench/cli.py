@@ -64,10 +64,7 @@ def run(args: argparse.Namespace) -> int:
     results = run_bench(config, say)
     table = markdown(results)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(
-            json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        (args.out / "results.md").write_text(table + "\n", encoding="utf-8")
+        _write(args.out, "results", results, table)
         write_chart(results, args.out / "latency_vs_store_size.png")
         say(f"bench: wrote {args.out}/results.json, results.md, latency_vs_store_size.png")
     if args.json:
@@ -87,10 +84,7 @@ def run_build_only(args: argparse.Namespace, config: Any) -> int:
     results = run_build_bench(config, say)
     table = growth_markdown(results)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "build.json").write_text(
-            json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        (args.out / "build.md").write_text(table + "\n", encoding="utf-8")
+        _write(args.out, "build", results, table)
         say(f"bench: wrote {args.out}/build.json, build.md")
     if args.json:
         print_json(results)
@@ -140,3 +134,10 @@ def run_soak_command(args: argparse.Namespace) -> int:
         print(soak_markdown(results))
     return 0 if results["met"] else 1
 
+
+def _write(out: Path, stem: str, results: dict[str, Any], table: str) -> None:
+    """``stem.json`` (the results) and ``stem.md`` (their table) in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(
+        json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / f"{stem}.md").write_text(table + "\n", encoding="utf-8")
