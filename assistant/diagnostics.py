@@ -27,6 +27,7 @@ from assistant.settings import Settings
 from index.builder import PENDING, build_running, check_embedder
 from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
+from index.parts import builds_under_way
 from index.store import ChromaIndex, open_client
 
 # distribution -> module to import: what `tanya` needs at run time.
@@ -201,16 +202,24 @@ def check_index(settings: Settings, store: ChromaIndex,
     try:
         manifest = store.read_manifest()
         generations = store.generations()
+        splitting = builds_under_way(store.finished_parts())
     except TanyaError as exc:
         return check.fail(f"the index cannot be read ({_short(exc)})", rebuild)
+    # A split build's parts may be running on other machines: not a leftover.
+    under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} parts "
+                        "done" for b in splitting)
+    generations = [g for g in generations if g not in {b["generation"] for b in splitting}]
     if manifest is None:
+        if splitting:
+            return check.fail(f"no finished build yet{under_way}",
+                              f"run its other parts ({build} --corpus ... --part I/N)")
         if generations:  # a first build that never finished
             return check.fail("no finished build, only an unfinished one", build)
         return check.fail(f"index {settings.index!r} is not built", build)
     docs = len(manifest.documents)
     check.detail = (f"index {settings.index!r}: {docs} document{'s' * (docs != 1)}, "
                     f"{manifest.chunk_count} chunks, {manifest.embedder}, built "
-                    f"{manifest.built_at or 'never'}")
+                    f"{manifest.built_at or 'never'}{under_way}")
     if embedder is not None:
         try:
             check_embedder(manifest, embedder)

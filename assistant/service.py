@@ -50,6 +50,7 @@ from index.chunking import ChunkerConfig
 from index.documents import Document, bundled_documents
 from index.embedders import TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
+from index.parts import Part, PartBuilder, PartReport, builds_under_way
 from index.store import ChromaIndex, StoredPassage, open_client
 
 if TYPE_CHECKING:
@@ -217,6 +218,22 @@ class TanyaService:
             self.reader()
         elif self.off_topic_margin is not None:
             self._background()
+        self.reload()
+        return report
+
+    def build_part(
+        self,
+        docs: Sequence[Document],
+        part: Part,
+        chunker: ChunkerConfig | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PartReport:
+        """Embed part ``part`` of a split build of ``docs`` (see ``index.parts``)."""
+        # One lock per part: the other parts may run beside it, on this machine or not.
+        with build_lock(self.settings.home, f"{self.settings.index}.part{part.number}of"
+                                            f"{part.count}"):
+            report = PartBuilder(self.store, self.embedder, chunker, progress).build_part(
+                docs, part)
         self.reload()
         return report
 
@@ -460,9 +477,13 @@ class TanyaService:
     def status(self) -> dict[str, Any]:
         """What ``tanya index status`` shows."""
         manifest = self.store.read_manifest()
+        building = builds_under_way(self.store.finished_parts())
         if manifest is None:
+            under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} "
+                                "parts done" for b in building)
             raise IndexNotBuiltError(
-                f"index {self.settings.index!r} is not built yet; run `tanya index build`")
+                f"index {self.settings.index!r} is not built yet{under_way}; "
+                "run `tanya index build`")
         counts = self.store.counts(manifest.generation)
         chunks, _ = self.store.collection_names(manifest.generation)
         return {
@@ -481,6 +502,8 @@ class TanyaService:
             "dimension": manifest.dim,
             "chunker": manifest.chunker,
             "built_at": manifest.built_at,
+            # Split builds waiting for parts: the index switches when the last one ends.
+            "split_builds": building,
         }
 
 

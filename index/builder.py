@@ -207,10 +207,12 @@ class IndexBuilder:
         )
 
     def _drop_orphans(self, keep: str | None) -> None:
-        """Remove generations left by builds that were killed before switching."""
+        """Remove generations left by builds that were killed before switching (or a split
+        build under way: a whole build replaces it)."""
         for generation in self.store.generations():
             if generation != keep:
                 self.store.drop_generation(generation)
+                self.store.forget_parts(generation)  # of a split build, if it was one
 
 
 def _record(doc: Document, chunks: int, content_hash: str | None = None,

@@ -117,6 +117,46 @@ class ChromaIndex:
         self._guard(lambda: self._manifests().upsert(
             ids=[self.name], documents=[manifest.to_json()], embeddings=[[1.0]]))
 
+    # -- split builds -----------------------------------------------------------------
+    # Each worker of a split build records its finished part beside the manifest, under
+    # its own id, so workers never overwrite each other's records.
+    def write_part(self, generation: str, part: int, parts: int, payload: str) -> None:
+        record_id = f"{self.name}/{generation}/part-{part}-of-{parts}"
+        self._guard(lambda: self._manifests().upsert(
+            ids=[record_id], documents=[payload], embeddings=[[1.0]],
+            metadatas=[{"index": self.name, "generation": generation, "part": part,
+                        "parts": parts}]))
+
+    def finished_parts(self, generation: str | None = None) -> list[tuple[str, int, int, str]]:
+        """(generation, part, parts, payload) of each finished part of this index's split
+        builds (of ``generation`` only, when given)."""
+        where: dict[str, Any] = {"index": self.name}
+        if generation is not None:
+            where = {"$and": [where, {"generation": generation}]}
+        got = self._guard(lambda: self._manifests().get(
+            where=where, include=["documents", "metadatas"]))
+        return sorted((str(m["generation"]), int(m["part"]), int(m["parts"]), doc)
+                      for doc, m in zip(got["documents"], got["metadatas"], strict=True))
+
+    def forget_parts(self, generation: str) -> None:
+        self._guard(lambda: self._manifests().delete(
+            where={"$and": [{"index": self.name}, {"generation": generation}]}))
+
+    def complete_chunks(self, generation: str) -> set[str]:
+        """Ids of the generation's chunks whose sentences are all stored (what a resumed
+        split build can skip), read in pages."""
+        def read() -> set[str]:
+            chunk_col, sentence_col = self._collections(generation)
+            expected: dict[str, int] = {}
+            for ids, metas in _pages(chunk_col):
+                for cid, meta in zip(ids, metas, strict=True):
+                    expected[cid] = len(meta.get("sentence_spans") or []) // 3
+            stored: Counter[str] = Counter()
+            for _, metas in _pages(sentence_col):
+                stored.update(str(m["chunk_id"]) for m in metas)
+            return {cid for cid, n in expected.items() if stored[cid] == n}
+        return set(self._guard(read, generation))
+
     # -- collections ------------------------------------------------------------------
     def collection_names(self, generation: str) -> tuple[str, str]:
         base = f"tanya-{self.name}-{generation}"
@@ -212,18 +252,13 @@ class ChromaIndex:
         """Chunks per (document, revision), and how many sentences those chunks list,
         read in pages (for consistency checks; a large index is never loaded whole)."""
         def read() -> tuple[Counter[tuple[str, str]], int]:
-            chunks = self._collections(generation)[0]
             per_doc: Counter[tuple[str, str]] = Counter()
-            sentences, offset = 0, 0
-            while True:
-                page = chunks.get(include=["metadatas"], limit=_BATCH, offset=offset)
-                metadatas = page.get("metadatas") or []
-                for cid, meta in zip(page.get("ids") or [], metadatas, strict=True):
+            sentences = 0
+            for ids, metadatas in _pages(self._collections(generation)[0]):
+                for cid, meta in zip(ids, metadatas, strict=True):
                     per_doc[(str(meta.get("doc_id")), revision_of(cid))] += 1
                     sentences += len(meta.get("sentence_spans") or []) // 3  # flat triples
-                offset += len(metadatas)
-                if len(metadatas) < _BATCH:
-                    return per_doc, sentences
+            return per_doc, sentences
         return self._guard(read, generation)
 
     def chunk_ids(self, generation: str, doc_id: str | None = None) -> list[str]:
@@ -307,6 +342,18 @@ class ChromaIndex:
             self._handles.pop(generation, None)
             raise GenerationGoneError(
                 f"index {self.name!r} was rebuilt while in use; reload it") from exc
+
+
+def _pages(collection: Any) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """A collection's ids and metadatas, ``_BATCH`` at a time."""
+    offset = 0
+    while True:
+        page = collection.get(include=["metadatas"], limit=_BATCH, offset=offset)
+        ids, metas = list(page.get("ids") or []), list(page.get("metadatas") or [])
+        yield ids, metas
+        offset += len(ids)
+        if len(ids) < _BATCH:
+            return
 
 
 def _is_connection_error(exc: BaseException) -> bool:

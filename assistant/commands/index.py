@@ -10,8 +10,10 @@ from assistant.commands.common import add_store_options, make_service, print_jso
 from assistant.documents import DocumentAdmin
 from assistant.errors import CorpusError
 from assistant.progress import ProgressBar
+from assistant.service import TanyaService
 from index.chunking import ChunkerConfig
-from index.documents import bundled_documents, load_corpus
+from index.documents import Document, bundled_documents, load_corpus
+from index.parts import Part
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="longest chunk in characters (long paragraphs split on sentences)")
     build.add_argument("--min-chars", type=int, default=ChunkerConfig.min_chars,
                        help="paragraphs shorter than this join the chunk before them")
+    build.add_argument("--part", type=_part, metavar="I/N",
+                       help="embed only part I of N of the corpus into a shared Chroma server "
+                            "(TANYA_CHROMA_URL); run parts 1/N..N/N as separate workers, "
+                            "given the same corpus; the last to finish switches the index")
     add_store_options(build)
     build.set_defaults(handler=run_build)
     status = commands.add_parser("status", help="what the index holds")
@@ -52,6 +58,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=run_list)
 
 
+def _part(text: str) -> Part:
+    try:
+        return Part.parse(text)
+    except CorpusError as exc:  # argparse reports it as a usage error
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run_build(args: argparse.Namespace) -> int:
     if args.corpus:
         docs, problems = load_corpus(args.corpus)
@@ -64,12 +77,12 @@ def run_build(args: argparse.Namespace) -> int:
     if args.max_chars < 100:
         raise CorpusError("--max-chars must be at least 100")
     service = make_service(args)
+    chunker = ChunkerConfig(max_chars=args.max_chars, min_chars=max(0, args.min_chars))
+    if args.part is not None:
+        return _build_part(service, docs, args.part, chunker) or (1 if problems else 0)
     bar = ProgressBar("embedding")
     try:
-        report = service.build(docs, rebuild=args.rebuild,
-                               chunker=ChunkerConfig(max_chars=args.max_chars,
-                                                     min_chars=max(0, args.min_chars)),
-                               progress=bar)
+        report = service.build(docs, rebuild=args.rebuild, chunker=chunker, progress=bar)
     finally:
         bar.close()
     if not report.changed_anything:
@@ -81,6 +94,27 @@ def run_build(args: argparse.Namespace) -> int:
             f"{len(report.unchanged)} unchanged; {report.chunks_embedded} chunks embedded "
             f"in {report.seconds:.1f}s")
     return 1 if problems else 0
+
+
+def _build_part(service: TanyaService, docs: list[Document], part: Part,
+                chunker: ChunkerConfig) -> int:
+    bar = ProgressBar(f"part {part}")
+    try:
+        report = service.build_part(docs, part, chunker=chunker, progress=bar)
+    finally:
+        bar.close()
+    index = service.settings.index
+    if report.switched:
+        outcome = f"all {report.parts} parts done: index {index!r} switched to them"
+    elif report.parts_done == report.parts:
+        outcome = f"index {index!r} already serves this build; nothing to do"
+    else:
+        outcome = (f"{report.parts_done} of {report.parts} parts done; index {index!r} "
+                   "switches when the last one ends")
+    resumed = f" ({report.skipped_chunks} stored before)" if report.skipped_chunks else ""
+    say(f"part {part}: {len(report.added)} documents, {report.chunks_embedded} chunks embedded"
+        f"{resumed} in {report.seconds:.1f}s; {outcome}")
+    return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -96,6 +130,9 @@ def run_status(args: argparse.Namespace) -> int:
     if status["unserved_chunks"]:
         print(f"            {status['unserved_chunks']} chunks of replaced versions, dropped "
               "by the next update")
+    for build in status["split_builds"]:
+        print(f"building:   split build {build['generation']}: parts "
+              f"{', '.join(map(str, build['parts_done']))} of {build['parts']} done")
     print("documents:")
     for doc in status["documents"]:
         print(f"  {doc['doc_id']} [{doc['lang']}] {doc['chunks']} chunks - {doc['title']}")
