@@ -55,6 +55,9 @@ from assistant.types import Answer
 log = logging.getLogger("tanya")
 
 READY_TIMEOUT_S = 4.0
+#: What ``/api/status`` shows of ``TanyaService.status`` (not the store's path or host).
+_STATUS_FIELDS = ("index", "chunks", "sentences", "unserved_chunks", "embedder", "dimension",
+                  "built_at", "split_builds")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 # 5xx details (hosts, driver messages) go to the log; users get these instead.
 _PUBLIC_5XX = {
@@ -264,6 +267,16 @@ def make_api(service: TanyaService, settings: Settings | None = None) -> FastAPI
                 return await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
         except TimeoutError:
             raise StoreUnavailableError("readiness check timed out") from None
+
+    @app.get("/api/status", tags=["api"], dependencies=[Depends(guard)])
+    async def index_status() -> dict[str, Any]:
+        """The index: documents, chunks, embedder, when built; and ``build``, the running
+        or last build or update with its progress, rate and ETA (from any process)."""
+        status = await run_in_threadpool(service.status)
+        build = status["build"] and {k: v for k, v in status["build"].items()
+                                     if k not in ("pid", "host")}  # no hosts to callers
+        return {key: status[key] for key in _STATUS_FIELDS} | {
+            "documents": len(status["documents"]), "build": build}
 
     @app.post("/api/ask", tags=["api"], dependencies=[Depends(guard)])
     async def ask(body: AskRequest) -> JSONResponse:

@@ -40,6 +40,7 @@ from index.formats import FormatError
 from index.formats.html import extract_page, is_page
 from index.formats.jsonl import parse_record
 from index.manifest import DocumentRecord
+from index.progress import recorded_progress
 from index.updates import KEEP_UNSERVED_SECONDS, UpdateReport, drop_unserved
 
 log = logging.getLogger("tanya")
@@ -86,9 +87,10 @@ class DocumentAdmin:
                progress: Progress | None) -> UpdateReport:
         from index.updates import DocumentUpdater
 
-        with self._locked():
+        with (self._locked(),
+              recorded_progress(self.service.store, "update", progress) as recorded):
             report = DocumentUpdater(self.service.store, self.service.embedder,
-                                     progress).apply(docs, remove)
+                                     recorded).apply(docs, remove)
         self.service.reload()  # this process answers from the new index at once
         if report.unserved_left and self.drop_later:
             self._drop_after(KEEP_UNSERVED_SECONDS + 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class ProgressBar:
@@ -61,3 +61,15 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def progress_line(record: dict[str, Any]) -> str:
+    """A build's recorded progress (``index.progress``) in one line, e.g. ``update
+    running: 64/320 chunks, 1.9 chunks/s, ETA 2:15 (pid 41 on web-2)``."""
+    state = "stopped reporting" if record.get("stale") else record["state"]
+    line = f"{record['operation']} {state}: {record['done']}/{record['total']} chunks"
+    if record.get("rate_per_s"):
+        line += f", {_rate(record['rate_per_s'])} chunks/s"
+    if record["state"] == "running" and record.get("eta_s") is not None:
+        line += f", ETA {_duration(record['eta_s'])}"
+    return line + f" (pid {record['pid']} on {record['host']})"

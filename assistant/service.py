@@ -51,6 +51,7 @@ from index.documents import Document, bundled_documents
 from index.embedders import TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.parts import Part, PartBuilder, PartReport, builds_under_way
+from index.progress import describe, recorded_progress
 from index.store import ChromaIndex, StoredPassage, open_client
 
 if TYPE_CHECKING:
@@ -209,8 +210,9 @@ class TanyaService:
         progress: Callable[[int, int], None] | None = None,
     ) -> BuildReport:
         """Index ``docs`` (default: the bundled article) under the build lock."""
-        with build_lock(self.settings.home, self.settings.index):
-            builder = IndexBuilder(self.store, self.embedder, chunker, progress)
+        with (build_lock(self.settings.home, self.settings.index),
+              recorded_progress(self.store, "build", progress) as recorded):
+            builder = IndexBuilder(self.store, self.embedder, chunker, recorded)
             report = builder.build(list(docs) if docs is not None else bundled_documents(),
                                    rebuild=rebuild)
         # Embedded, converted and cached now, so the first question is quick.
@@ -230,9 +232,10 @@ class TanyaService:
     ) -> PartReport:
         """Embed part ``part`` of a split build of ``docs`` (see ``index.parts``)."""
         # One lock per part: the other parts may run beside it, on this machine or not.
-        with build_lock(self.settings.home, f"{self.settings.index}.part{part.number}of"
-                                            f"{part.count}"):
-            report = PartBuilder(self.store, self.embedder, chunker, progress).build_part(
+        lock = f"{self.settings.index}.part{part.number}of{part.count}"
+        with (build_lock(self.settings.home, lock),
+              recorded_progress(self.store, f"split build, part {part}", progress) as recorded):
+            report = PartBuilder(self.store, self.embedder, chunker, recorded).build_part(
                 docs, part)
         self.reload()
         return report
@@ -504,6 +507,8 @@ class TanyaService:
             "built_at": manifest.built_at,
             # Split builds waiting for parts: the index switches when the last one ends.
             "split_builds": building,
+            # The running or last build or update, from whichever process did it.
+            "build": describe(self.store.read_progress()),
         }
 
 

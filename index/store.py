@@ -7,6 +7,7 @@ with ``embedding_function=None`` and vectors always come from our embedders.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -124,15 +125,16 @@ class ChromaIndex:
         record_id = f"{self.name}/{generation}/part-{part}-of-{parts}"
         self._guard(lambda: self._manifests().upsert(
             ids=[record_id], documents=[payload], embeddings=[[1.0]],
-            metadatas=[{"index": self.name, "generation": generation, "part": part,
-                        "parts": parts}]))
+            metadatas=[{"index": self.name, "kind": "part", "generation": generation,
+                        "part": part, "parts": parts}]))
 
     def finished_parts(self, generation: str | None = None) -> list[tuple[str, int, int, str]]:
         """(generation, part, parts, payload) of each finished part of this index's split
         builds (of ``generation`` only, when given)."""
-        where: dict[str, Any] = {"index": self.name}
+        terms: list[dict[str, Any]] = [{"index": self.name}, {"kind": "part"}]
         if generation is not None:
-            where = {"$and": [where, {"generation": generation}]}
+            terms.append({"generation": generation})
+        where = {"$and": terms}
         got = self._guard(lambda: self._manifests().get(
             where=where, include=["documents", "metadatas"]))
         return sorted((str(m["generation"]), int(m["part"]), int(m["parts"]), doc)
@@ -140,7 +142,21 @@ class ChromaIndex:
 
     def forget_parts(self, generation: str) -> None:
         self._guard(lambda: self._manifests().delete(
-            where={"$and": [{"index": self.name}, {"generation": generation}]}))
+            where={"$and": [{"index": self.name}, {"kind": "part"},
+                            {"generation": generation}]}))
+
+    # -- build progress ---------------------------------------------------------------
+    def write_progress(self, payload: str) -> None:
+        """Record the running (or last) build's progress (``index.progress``)."""
+        self._guard(lambda: self._manifests().upsert(
+            ids=[f"{self.name}/progress"], documents=[payload], embeddings=[[1.0]],
+            metadatas=[{"index": self.name, "kind": "progress"}]))
+
+    def read_progress(self) -> dict[str, Any] | None:
+        got = self._guard(lambda: self._manifests().get(
+            ids=[f"{self.name}/progress"], include=["documents"]))
+        docs = got.get("documents") or []
+        return dict(json.loads(docs[0])) if docs else None
 
     def complete_chunks(self, generation: str) -> set[str]:
         """Ids of the generation's chunks whose sentences are all stored (what a resumed

@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.commands.common import add_store_options, make_service, print_json, say
 from assistant.documents import DocumentAdmin
 from assistant.errors import CorpusError
-from assistant.progress import ProgressBar
+from assistant.progress import ProgressBar, progress_line
 from assistant.service import TanyaService
 from index.chunking import ChunkerConfig
 from index.documents import Document, bundled_documents, load_corpus
@@ -130,6 +130,8 @@ def run_status(args: argparse.Namespace) -> int:
     if status["unserved_chunks"]:
         print(f"            {status['unserved_chunks']} chunks of replaced versions, dropped "
               "by the next update")
+    if status["build"]:
+        print(f"last build: {progress_line(status['build'])}")
     for build in status["split_builds"]:
         print(f"building:   split build {build['generation']}: parts "
               f"{', '.join(map(str, build['parts_done']))} of {build['parts']} done")
