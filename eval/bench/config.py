@@ -19,6 +19,9 @@ class BenchConfig:
     http_max_requests: int = 600
     scale_sizes: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000)
     scale_queries: int = 200
+    #: Whole answers with this many synthetic chunks besides the article's (0: skip).
+    answer_scale_chunks: int = 100_000
+    answer_scale_calls: int = 200
     #: Build growth points, in chunks (besides the bundled article's own build).
     growth_chunks: tuple[int, ...] = (1_000,)
     baseline_cold_repeats: int = 3
@@ -29,5 +32,6 @@ class BenchConfig:
         """A smoke run in about a minute: every section, tiny counts."""
         return cls(quick=True, cold_repeats=2, warm_calls=20, warm_repeats=1, http_alone=5,
                    http_seconds=2.0, http_max_requests=40, scale_sizes=(500, 1_000),
-                   scale_queries=30, growth_chunks=(), baseline_cold_repeats=0,
+                   scale_queries=30, answer_scale_chunks=2_000, answer_scale_calls=20,
+                   growth_chunks=(), baseline_cold_repeats=0,
                    quality_questions=20)

@@ -23,6 +23,7 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     """Measure everything ``tanya bench`` reports; returns the results object."""
     from assistant.service import TanyaService
     from assistant.settings import Settings
+    from eval.bench.answer_scale import run_answer_scale
     from eval.bench.baseline import run_baseline
     from eval.bench.build import run_build, run_growth
     from eval.bench.cold import run_cold
@@ -77,6 +78,12 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         section("scale", f"store queries at {sizes} chunks")
         results["scale"] = run_scale(chunk_document(article), config.scale_sizes,
                                      config.scale_queries)
+        if config.answer_scale_chunks:
+            section("answer_scale", f"whole answers with {config.answer_scale_chunks:,} "
+                                    "more chunks in the store")
+            results["answer_scale"] = run_answer_scale(
+                service.embedder, questions, config.answer_scale_chunks,
+                config.answer_scale_calls, service.settings.cache_dir)
         section("baseline", "the LangChain tutorial baseline")
         results["baseline"] = run_baseline(article, questions, config.quality_questions,
                                            config.warm_calls,
