@@ -273,10 +273,11 @@ def make_api(service: TanyaService, settings: Settings | None = None) -> FastAPI
         """The index: documents, chunks, embedder, when built; and ``build``, the running
         or last build or update with its progress, rate and ETA (from any process)."""
         status = await run_in_threadpool(service.status)
-        build = status["build"] and {k: v for k, v in status["build"].items()
-                                     if k not in ("pid", "host")}  # no hosts to callers
+        builds = [{k: v for k, v in b.items() if k not in ("pid", "host")}  # no hosts
+                  for b in status["builds"]]
         return {key: status[key] for key in _STATUS_FIELDS} | {
-            "documents": len(status["documents"]), "build": build}
+            "documents": len(status["documents"]), "build": builds[0] if builds else None,
+            "builds": builds}
 
     @app.post("/api/ask", tags=["api"], dependencies=[Depends(guard)])
     async def ask(body: AskRequest) -> JSONResponse:

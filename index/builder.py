@@ -18,7 +18,7 @@ from index.documents import Document
 from index.embedders import TanyaEmbeddings
 from index.errors import EmbedderMismatchError, IndexBusyError
 from index.manifest import DocumentRecord, Manifest
-from index.store import ChromaIndex, new_generation
+from index.store import SPLIT_PREFIX, ChromaIndex, new_generation
 
 Progress = Callable[[int, int], None]
 #: The content hash of a document whose update started but did not finish.
@@ -121,7 +121,7 @@ class IndexBuilder:
         if manifest is not None and not rebuild:
             check_embedder(manifest, self.embedder)
         if manifest is None or rebuild or manifest.chunker != self.chunker.as_dict():
-            report = self._build_fresh(docs, manifest)
+            report = self._build_fresh(docs, manifest, drop_split=rebuild)
         else:
             from index.updates import drop_unserved  # it builds on this module
 
@@ -133,9 +133,10 @@ class IndexBuilder:
 
     # A fresh generation is filled completely before the manifest points at it, so a
     # build killed midway leaves the previous generation serving.
-    def _build_fresh(self, docs: Sequence[Document], old: Manifest | None) -> BuildReport:
+    def _build_fresh(self, docs: Sequence[Document], old: Manifest | None,
+                     drop_split: bool = False) -> BuildReport:
         generation = new_generation()
-        self._drop_orphans(keep=old.generation if old else None)
+        self._drop_orphans(keep=old.generation if old else None, drop_split=drop_split)
         manifest = self._new_manifest(generation)
         report = BuildReport(generation, rebuilt=old is not None)
         planned = [(doc, chunk_document(doc, self.chunker)) for doc in docs]
@@ -206,13 +207,12 @@ class IndexBuilder:
             dim=self.embedder.dim, chunker=self.chunker.as_dict(),
         )
 
-    def _drop_orphans(self, keep: str | None) -> None:
-        """Remove generations left by builds that were killed before switching (or a split
-        build under way: a whole build replaces it)."""
+    def _drop_orphans(self, keep: str | None, drop_split: bool = False) -> None:
+        """Remove generations left by builds that were killed before switching. A split
+        build's may still be filling from other machines: only ``--rebuild`` drops them."""
         for generation in self.store.generations():
-            if generation != keep:
+            if generation != keep and (drop_split or not generation.startswith(SPLIT_PREFIX)):
                 self.store.drop_generation(generation)
-                self.store.forget_parts(generation)  # of a split build, if it was one
 
 
 def _record(doc: Document, chunks: int, content_hash: str | None = None,

@@ -17,14 +17,15 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.builder import BuildReport, IndexBuilder, _now, _record
 from index.chunking import Chunk, chunk_document
 from index.documents import Document
-from index.errors import CorpusError
-from index.manifest import DocumentRecord, Manifest
+from index.errors import CorpusError, GenerationGoneError
+from index.manifest import DocumentRecord
+from index.store import SPLIT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class PartReport(BuildReport):
     parts: int = 0
     switched: bool = False
     skipped_chunks: int = 0
+    #: Other split builds of the index under way (another corpus, chunker or embedder).
+    others: list[dict[str, Any]] = field(default_factory=list)
 
 
 def split_generation(docs: Sequence[Document], embedder: str,
@@ -63,7 +66,7 @@ def split_generation(docs: Sequence[Document], embedder: str,
     key = json.dumps({"docs": sorted((d.doc_id, d.content_hash) for d in docs),
                       "embedder": embedder, "chunker": chunker, "parts": parts},
                      sort_keys=True)
-    return "p" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+    return SPLIT_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
 def split_documents(planned: Sequence[tuple[Document, list[Chunk]]], parts: int
@@ -90,23 +93,30 @@ class PartBuilder(IndexBuilder):
         report = PartReport(generation, part=str(part), parts=part.count)
         serving = self.store.read_manifest()
         if serving is not None and serving.generation == generation:
-            # Every part finished earlier: the index already serves this split build.
+            # Every part finished earlier: the index already serves this split build
+            # (records a switcher killed midway left behind go now).
+            self.store.forget_parts(generation)
             report.unchanged = sorted(serving.documents)
             report.parts_done = part.count
             return report
         planned = [(doc, chunk_document(doc, self.chunker)) for doc in docs]
         mine = split_documents(planned, part.count)[part.number - 1]
         if not self._recorded(generation, part):
-            stored = (self.store.complete_chunks(generation)
+            own = [c for _, chunks in mine for c in chunks]
+            stored = (self.store.complete_chunks(generation, own)
                       if generation in self.store.generations() else set())
-            todo = [c for _, chunks in mine for c in chunks if c.chunk_id not in stored]
+            todo = [c for c in own if c.chunk_id not in stored]
             report.skipped_chunks = sum(len(chunks) for _, chunks in mine) - len(todo)
             self._embed_and_store(generation, todo, report, len(todo))
             records = {doc.doc_id: asdict(_record(doc, len(chunks))) for doc, chunks in mine}
             self.store.write_part(generation, part.number, part.count,
                                   json.dumps(records, ensure_ascii=False, sort_keys=True))
         report.added = [doc.doc_id for doc, _ in mine]
-        self._finish(generation, part.count, serving, report)
+        self._finish(generation, part.count, report)
+        # Workers given another corpus, chunker or embedder write another generation and
+        # would wait for each other for ever: say so.
+        report.others = [b for b in builds_under_way(self.store.finished_parts())
+                         if b["generation"] != generation]
         report.seconds = time.perf_counter() - started
         return report
 
@@ -114,17 +124,31 @@ class PartBuilder(IndexBuilder):
         return any(number == part.number
                    for _, number, _, _ in self.store.finished_parts(generation))
 
-    def _finish(self, generation: str, parts: int, serving: Manifest | None,
-                report: PartReport) -> None:
-        """Switch the index to ``generation`` if every part is recorded."""
+    def _finish(self, generation: str, parts: int, report: PartReport) -> None:
+        """Switch the index to ``generation`` if every part is recorded and stored."""
         finished = self.store.finished_parts(generation)
         report.parts_done = len({number for _, number, _, _ in finished})
+        # What serves now, not when this part started hours ago.
+        serving = self.store.read_manifest()
+        if serving is not None and serving.generation == generation:
+            report.parts_done = parts  # another worker switched a moment ago
+            return
         if report.parts_done < parts:
             return
         manifest = self._new_manifest(generation)
         for _, _, _, payload in finished:
             for doc_id, record in json.loads(payload).items():
                 manifest.documents[doc_id] = DocumentRecord(**record)
+        try:
+            stored = self.store.counts(generation)["chunks"]
+        except GenerationGoneError:
+            stored = 0
+        if stored != manifest.chunk_count:
+            self.store.forget_parts(generation)
+            raise CorpusError(
+                f"split build {generation} holds {stored} of its {manifest.chunk_count} "
+                "chunks (was it dropped while its parts ran?); nothing was switched. Run "
+                "every part again.")
         manifest.built_at = _now()
         # Two workers finishing together both get here and write the same manifest.
         self.store.write_manifest(manifest)
@@ -135,10 +159,13 @@ class PartBuilder(IndexBuilder):
         report.rebuilt = serving is not None
 
 
-def builds_under_way(parts: Sequence[tuple[str, int, int, str]]) -> list[dict[str, Any]]:
-    """Split builds with some but not all parts recorded, for ``tanya index status``."""
+def builds_under_way(parts: Sequence[tuple[str, int, int, str]], serving: str | None = None
+                     ) -> list[dict[str, Any]]:
+    """Split builds with parts recorded that do not serve yet, for ``tanya index status``."""
     by_generation: dict[str, tuple[set[int], int]] = {}
     for generation, number, count, _ in parts:
+        if generation == serving:
+            continue
         done, _ = by_generation.setdefault(generation, (set(), count))
         done.add(number)
     return [{"generation": g, "parts": count, "parts_done": sorted(done)}

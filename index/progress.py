@@ -63,7 +63,8 @@ class StoreProgress:
 
     def _write(self) -> None:
         self._written = self.clock()
-        self.store.write_progress(json.dumps(self.record, sort_keys=True))
+        self.store.write_progress(self.record["operation"],
+                                  json.dumps(self.record, sort_keys=True))
 
 
 def tee(*callbacks: Progress | None) -> Progress:
@@ -110,11 +111,9 @@ def _end(recorder: StoreProgress | None, state: str) -> None:
             recorder.end(state)
 
 
-def describe(record: dict[str, Any] | None, now: float | None = None) -> dict[str, Any] | None:
+def describe(record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
     """The record as status shows it, with ``stale`` for a running build that stopped
     reporting (its process was killed)."""
-    if record is None:
-        return None
     now = time.time() if now is None else now
     stale = record.get("state") == "running" and now - record["updated_at"] > STALE_AFTER_S
     return {**record, "stale": stale}

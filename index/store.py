@@ -24,6 +24,8 @@ from index.errors import GenerationGoneError, StoreUnavailableError
 from index.manifest import Manifest, revision_of
 
 _MANIFESTS = "tanya-manifests"
+#: How a split build's generations start (``index.parts``); plain builds' start with "g".
+SPLIT_PREFIX = "p"
 _BATCH = 1000
 # Chroma server requests: connecting fails fast; a reply may take as long as a big upsert.
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
@@ -146,32 +148,39 @@ class ChromaIndex:
                             {"generation": generation}]}))
 
     # -- build progress ---------------------------------------------------------------
-    def write_progress(self, payload: str) -> None:
-        """Record the running (or last) build's progress (``index.progress``)."""
+    def write_progress(self, operation: str, payload: str) -> None:
+        """Record the progress of a running (or the last) ``operation`` (``index.progress``);
+        each operation its own record, so the parts of a split build keep theirs."""
         self._guard(lambda: self._manifests().upsert(
-            ids=[f"{self.name}/progress"], documents=[payload], embeddings=[[1.0]],
-            metadatas=[{"index": self.name, "kind": "progress"}]))
+            ids=[f"{self.name}/progress/{operation}"], documents=[payload],
+            embeddings=[[1.0]], metadatas=[{"index": self.name, "kind": "progress"}]))
 
-    def read_progress(self) -> dict[str, Any] | None:
+    def read_progress(self) -> list[dict[str, Any]]:
+        """Every recorded operation's progress, most recently updated first."""
         got = self._guard(lambda: self._manifests().get(
-            ids=[f"{self.name}/progress"], include=["documents"]))
-        docs = got.get("documents") or []
-        return dict(json.loads(docs[0])) if docs else None
+            where={"$and": [{"index": self.name}, {"kind": "progress"}]},
+            include=["documents"]))
+        records = [dict(json.loads(doc)) for doc in got.get("documents") or []]
+        return sorted(records, key=lambda r: -float(r.get("updated_at", 0)))
 
-    def complete_chunks(self, generation: str) -> set[str]:
-        """Ids of the generation's chunks whose sentences are all stored (what a resumed
-        split build can skip), read in pages."""
+    def complete_chunks(self, generation: str, chunks: Sequence[Chunk]) -> set[str]:
+        """Ids of ``chunks`` stored in ``generation`` with all their sentences (what a
+        resumed split build can skip); none while its collections do not both exist."""
         def read() -> set[str]:
             chunk_col, sentence_col = self._collections(generation)
-            expected: dict[str, int] = {}
-            for ids, metas in _pages(chunk_col):
-                for cid, meta in zip(ids, metas, strict=True):
-                    expected[cid] = len(meta.get("sentence_spans") or []) // 3
-            stored: Counter[str] = Counter()
-            for _, metas in _pages(sentence_col):
-                stored.update(str(m["chunk_id"]) for m in metas)
-            return {cid for cid, n in expected.items() if stored[cid] == n}
-        return set(self._guard(read, generation))
+            present: set[str] = set()
+            for part in _batches(len(chunks)):
+                batch = chunks[part]
+                present.update(chunk_col.get(ids=[c.chunk_id for c in batch], include=[])["ids"])
+                wanted = [_sentence_id(c.chunk_id, i) for c in batch
+                          for i in range(len(c.sentences))]
+                present.update(sentence_col.get(ids=wanted, include=[])["ids"])
+            return {c.chunk_id for c in chunks if c.chunk_id in present and all(
+                _sentence_id(c.chunk_id, i) in present for i in range(len(c.sentences)))}
+        try:
+            return set(self._guard(read, generation))
+        except GenerationGoneError:  # another worker has not created both yet
+            return set()
 
     # -- collections ------------------------------------------------------------------
     def collection_names(self, generation: str) -> tuple[str, str]:
@@ -211,6 +220,11 @@ class ChromaIndex:
             # Already gone is fine: dropping is idempotent.
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
+        # A split build's records go with its chunks: they must never vouch for a
+        # generation that is gone.
+        if generation.startswith(SPLIT_PREFIX):
+            with contextlib.suppress(Exception):
+                self.forget_parts(generation)
 
     # -- writes -----------------------------------------------------------------------
     def add_chunks(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.commands.common import add_store_options, make_service, print_json, say
 from assistant.documents import DocumentAdmin
-from assistant.errors import CorpusError
+from assistant.errors import ConfigError, CorpusError
 from assistant.progress import ProgressBar, progress_line
 from assistant.service import TanyaService
 from index.chunking import ChunkerConfig
@@ -79,6 +79,10 @@ def run_build(args: argparse.Namespace) -> int:
     service = make_service(args)
     chunker = ChunkerConfig(max_chars=args.max_chars, min_chars=max(0, args.min_chars))
     if args.part is not None:
+        if args.part.count > 1 and not service.settings.chroma_url:
+            # Several processes must not share one embedded store's files.
+            raise ConfigError("--part needs a Chroma server that every worker reaches: set "
+                              "TANYA_CHROMA_URL (start one with `chroma run --path DIR`)")
         return _build_part(service, docs, args.part, chunker) or (1 if problems else 0)
     bar = ProgressBar("embedding")
     try:
@@ -114,6 +118,10 @@ def _build_part(service: TanyaService, docs: list[Document], part: Part,
     resumed = f" ({report.skipped_chunks} stored before)" if report.skipped_chunks else ""
     say(f"part {part}: {len(report.added)} documents, {report.chunks_embedded} chunks embedded"
         f"{resumed} in {report.seconds:.1f}s; {outcome}")
+    for other in report.others:
+        say(f"note: another split build of index {index!r} is under way ({other['generation']}"
+            f": {len(other['parts_done'])} of {other['parts']} parts done); workers given "
+            "another corpus, chunker or embedder build separately and wait for their own parts")
     return 0
 
 

@@ -116,9 +116,12 @@ def test_a_worker_run_again_skips_what_it_stored_and_a_finished_build_does_nothi
     generation = split_generation(docs, "hash:32", CONFIG.as_dict(), 2)
     planned = [(d, chunk_document(d, CONFIG)) for d in docs]
     mine = [c for _, chunks in split_documents(planned, 2)[0] for c in chunks]
-    # A worker killed after storing three chunks (and their sentences).
+    # A worker killed after storing three chunks with their sentences, and a fourth
+    # whose last sentence it had not stored yet.
     IndexBuilder(store, HashEmbedder(32), CONFIG)._embed_and_store(
-        generation, mine[:3], BuildReport(generation), 3)
+        generation, mine[:4], BuildReport(generation), 4)
+    assert len(mine[3].sentences) >= 2
+    store._collections(generation)[1].delete(ids=[f"{mine[3].chunk_id}:s001"])
     again = _Counting()
     report = PartBuilder(store, again, CONFIG).build_part(docs, Part(1, 2))
     assert report.skipped_chunks == 3
@@ -130,3 +133,48 @@ def test_a_worker_run_again_skips_what_it_stored_and_a_finished_build_does_nothi
     rerun = PartBuilder(store, idle, CONFIG).build_part(docs, Part(1, 2))
     assert idle.texts == 0 and not rerun.switched and rerun.parts_done == 2
     assert store.counts(generation)["chunks"] == sum(len(c) for _, c in planned)
+
+
+def test_other_builds_leave_a_split_build_under_way_and_rebuild_drops_it(
+        tmp_path: Path) -> None:
+    docs = _news(8)
+    store = ChromaIndex(open_client(tmp_path), "news")
+    IndexBuilder(store, HashEmbedder(32), CONFIG).build(docs[:2])
+    first = PartBuilder(store, HashEmbedder(32), CONFIG).build_part(docs, Part(1, 2))
+    # A routine build (say, of what the index held) meanwhile: the split build stays.
+    IndexBuilder(store, HashEmbedder(32), CONFIG).build(docs[:3])
+    assert first.generation in store.generations()
+    assert [p[1] for p in store.finished_parts(first.generation)] == [1]
+    # --rebuild replaces everything, the split build's records with its chunks.
+    IndexBuilder(store, HashEmbedder(32), CONFIG).build(docs[:3], rebuild=True)
+    assert first.generation not in store.generations()
+    assert store.finished_parts() == []
+
+
+def test_a_split_build_whose_chunks_went_is_not_switched_to(tmp_path: Path) -> None:
+    docs = _news(8)
+    store = ChromaIndex(open_client(tmp_path), "news")
+    old = IndexBuilder(store, HashEmbedder(32), CONFIG).build(docs[:2]).generation
+    one = PartBuilder(store, HashEmbedder(32), CONFIG).build_part(docs, Part(1, 2))
+    # Its records survive a drop that lost its chunks (a store restored from a backup).
+    store.client.delete_collection(store.collection_names(one.generation)[0])
+    store._handles.clear()
+    with pytest.raises(CorpusError, match="nothing was switched"):
+        PartBuilder(store, HashEmbedder(32), CONFIG).build_part(docs, Part(2, 2))
+    assert store.read_manifest().generation == old
+    assert store.finished_parts() == []
+
+
+def test_a_worker_given_another_corpus_is_told_of_the_other_build(tmp_path: Path) -> None:
+    store = ChromaIndex(open_client(tmp_path), "news")
+    one = PartBuilder(store, HashEmbedder(32), CONFIG).build_part(_news(8), Part(1, 2))
+    other = PartBuilder(store, HashEmbedder(32), CONFIG).build_part(_news(9), Part(2, 2))
+    assert not other.switched and other.generation != one.generation
+    assert [b["generation"] for b in other.others] == [one.generation]
+
+
+def test_parts_need_a_chroma_server(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    assert main(["index", "build", "--part", "1/2", "--embedder", "hash:32"]) == 2
+    assert "TANYA_CHROMA_URL" in capsys.readouterr().err

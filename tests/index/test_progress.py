@@ -34,7 +34,8 @@ class _CountingStore:
     def __init__(self) -> None:
         self.writes: list[str] = []
 
-    def write_progress(self, payload: str) -> None:
+    def write_progress(self, operation: str, payload: str) -> None:
+        assert operation == "build"
         self.writes.append(payload)
 
 
@@ -75,8 +76,8 @@ def test_a_failed_build_is_recorded_as_failed(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), recorded_progress(store, "build") as progress:
         progress(1, 4)
         raise RuntimeError("killed")
-    record = store.read_progress()
-    assert record and record["state"] == "failed" and record["done"] == 1
+    [record] = store.read_progress()
+    assert record["state"] == "failed" and record["done"] == 1
 
 
 def _docs(n: int) -> list[Document]:
