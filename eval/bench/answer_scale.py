@@ -17,7 +17,6 @@ different paths. It measures time, not retrieval quality.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,7 +28,9 @@ import numpy as np
 
 from assistant.service import TanyaService
 from assistant.settings import Settings
+from eval.bench.scale import unit_rows
 from eval.bench.stats import summarize
+from eval.bench.warm import medians, timed_new_questions, warm_up
 from eval.questionset import Question
 from index.chunking import chunk_document
 from index.documents import bundled_documents
@@ -39,7 +40,6 @@ from index.manifest import DocumentRecord
 #: Synthetic chunks per synthetic document.
 PER_DOCUMENT = 100
 _STEP = 2000  # chunks written per add_chunks call
-_WARM_UP = 10
 
 
 def run_answer_scale(embedder: TanyaEmbeddings, questions: Sequence[Question], chunks: int,
@@ -91,23 +91,11 @@ def _fill(service: TanyaService, chunks: int, rng: np.random.Generator) -> int:
 def _timed(service: TanyaService, questions: Sequence[Question], calls: int
            ) -> dict[str, Any]:
     """New questions (the query cache emptied before each), as the warm section asks."""
-    for q in questions[:_WARM_UP]:
-        service.ask(q.question, q.history_dicts())
-    times: list[float] = []
+    warm_up(service, questions)
     parts: dict[str, list[float]] = {}
-    for i in range(calls):
-        q = questions[i % len(questions)]
-        service._query_cache.clear()  # what a new question costs
-        began = time.perf_counter()
-        answer = service.ask(q.question, q.history_dicts())
-        times.append((time.perf_counter() - began) * 1000)
-        for name, ms in answer.timings_ms.items():
-            parts.setdefault(name, []).append(ms)
-    return {**summarize(times),
-            "breakdown_p50": {name: round(statistics.median(v), 2)
-                              for name, v in parts.items() if name != "total"}}
+    times = timed_new_questions(service, questions, calls, parts)
+    return {**summarize(times), "breakdown_p50": medians(parts)}
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
-    vectors = rng.standard_normal((n, dim), dtype=np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit_rows(rng.standard_normal((n, dim), dtype=np.float32))

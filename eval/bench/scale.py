@@ -32,7 +32,7 @@ def run_scale(texts: Sequence[Chunk], sizes: Sequence[int], queries: int,
               seed: int = 0) -> dict[str, Any]:
     """Grow one store through ``sizes`` (ascending); query it at each size."""
     rng = np.random.default_rng(seed)
-    probes = _unit(rng.standard_normal((queries + _WARM_UP, DIM), dtype=np.float32))
+    probes = unit_rows(rng.standard_normal((queries + _WARM_UP, DIM), dtype=np.float32))
     points = []
     with tempfile.TemporaryDirectory(prefix="tanya-bench-scale-") as home:
         store = ChromaIndex(open_client(Path(home)), "bench-scale")
@@ -46,7 +46,7 @@ def run_scale(texts: Sequence[Chunk], sizes: Sequence[int], queries: int,
             started = time.perf_counter()
             while size < target:
                 n = min(_BATCH, target - size)
-                _insert(collection, texts, size, _unit(rng.standard_normal((n, DIM),
+                _insert(collection, texts, size, unit_rows(rng.standard_normal((n, DIM),
                                                                            dtype=np.float32)))
                 size += n
             insert_s = time.perf_counter() - started
@@ -64,7 +64,8 @@ def run_scale(texts: Sequence[Chunk], sizes: Sequence[int], queries: int,
             "queried_with": "ChromaIndex.query", "points": points}
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` scaled to unit length, row by row."""
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

@@ -26,27 +26,43 @@ def run_warm(service: TanyaService, questions: Sequence[Question], calls: int,
     emptied before every call, so each one embeds its question. ``cached`` repeats
     questions already asked, as a portal re-asking a popular question would.
     """
-    for q in questions[:_WARM_UP_CALLS]:
-        service.ask(q.question, q.history_dicts())
+    warm_up(service, questions)
     uncached, cached = [], []
     parts: dict[str, list[float]] = {}
     for _ in range(repeats):
-        times = []
-        for i in range(calls):
-            q = questions[i % len(questions)]
-            service._query_cache.clear()  # no public switch: the cache is an optimisation
-            started = time.perf_counter()
-            answer = service.ask(q.question, q.history_dicts())
-            times.append((time.perf_counter() - started) * 1000)
-            for name, ms in answer.timings_ms.items():
-                parts.setdefault(name, []).append(ms)
-        uncached.append(times)
+        uncached.append(timed_new_questions(service, questions, calls, parts))
         cached.append(_timed_asks(service, [questions[i % len(questions)]
                                             for i in range(calls)]))
     return {"unit": "ms", "questions": len(questions),
             "uncached": median_of_repeats(uncached), "cached": median_of_repeats(cached),
-            "breakdown_p50": {name: round(statistics.median(v), 2)
-                              for name, v in parts.items() if name != "total"}}
+            "breakdown_p50": medians(parts)}
+
+
+def warm_up(service: TanyaService, questions: Sequence[Question]) -> None:
+    for q in questions[:_WARM_UP_CALLS]:
+        service.ask(q.question, q.history_dicts())
+
+
+def timed_new_questions(service: TanyaService, questions: Sequence[Question], calls: int,
+                        parts: dict[str, list[float]]) -> list[float]:
+    """Milliseconds of ``calls`` asks cycling through ``questions``, each a new question
+    (the query-vector cache emptied first); each answer's stage timings go to ``parts``."""
+    times = []
+    for i in range(calls):
+        q = questions[i % len(questions)]
+        service._query_cache.clear()  # no public switch: the cache is an optimisation
+        started = time.perf_counter()
+        answer = service.ask(q.question, q.history_dicts())
+        times.append((time.perf_counter() - started) * 1000)
+        for name, ms in answer.timings_ms.items():
+            parts.setdefault(name, []).append(ms)
+    return times
+
+
+def medians(parts: dict[str, list[float]]) -> dict[str, float]:
+    """p50 of each answer stage (without the total)."""
+    return {name: round(statistics.median(v), 2) for name, v in parts.items()
+            if name != "total"}
 
 
 def _timed_asks(service: TanyaService, questions: Sequence[Question]) -> list[float]:
