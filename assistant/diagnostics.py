@@ -27,7 +27,7 @@ from assistant.settings import Settings
 from index.builder import PENDING, build_running, check_embedder
 from index.embedders import DEFAULT_EMBEDDER, TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
-from index.parts import builds_under_way
+from index.parts import builds_under_way, under_way_text
 from index.store import SPLIT_PREFIX, ChromaIndex, open_client
 
 # distribution -> module to import: what `tanya` needs at run time.
@@ -208,8 +208,7 @@ def check_index(settings: Settings, store: ChromaIndex,
         return check.fail(f"the index cannot be read ({_short(exc)})", rebuild)
     # A split build's parts may be running on other machines: not a leftover (an
     # abandoned one goes with `--rebuild`).
-    under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} parts "
-                        "done" for b in splitting)
+    under_way = under_way_text(splitting)
     splits = [g for g in generations if g.startswith(SPLIT_PREFIX)
               and (manifest is None or g != manifest.generation)]
     if splits and not splitting:

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from index.progress import rate_and_eta
+
 
 class ProgressBar:
     """Call with (done, total). Stays silent for the first ``delay`` seconds.
@@ -35,11 +37,11 @@ class ProgressBar:
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
         line = f"{self.label} [{bar}] {done}/{total} {self.unit}"
-        if done > 0 and elapsed > 0:
-            rate = done / elapsed
+        rate, eta = rate_and_eta(done, total, elapsed)
+        if rate is not None and eta is not None:
             line += f", {_rate(rate)} {self.unit}/s"
             if total > done:
-                line += f", ETA {_duration((total - done) / rate)}"
+                line += f", ETA {_duration(eta)}"
         # Pad over what a longer previous line left behind (the ETA shrinks).
         self.stream.write("\r" + line.ljust(self._width))
         self.stream.flush()

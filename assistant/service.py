@@ -50,7 +50,7 @@ from index.chunking import ChunkerConfig
 from index.documents import Document, bundled_documents
 from index.embedders import TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
-from index.parts import Part, PartBuilder, PartReport, builds_under_way
+from index.parts import Part, PartBuilder, PartReport, builds_under_way, under_way_text
 from index.progress import describe, recorded_progress
 from index.store import ChromaIndex, StoredPassage, open_client
 
@@ -485,8 +485,7 @@ class TanyaService:
         builds = [describe(r) for r in self.store.read_progress()]
         if manifest is None:
             # The first build is the longest: say how far it is.
-            under_way = "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} "
-                                "parts done" for b in building)
+            under_way = under_way_text(building)
             under_way += "".join(f"; {r['operation']}: {r['done']}/{r['total']} chunks"
                                  for r in builds if r["state"] == "running" and not r["stale"])
             raise IndexNotBuiltError(

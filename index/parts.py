@@ -106,7 +106,7 @@ class PartBuilder(IndexBuilder):
             stored = (self.store.complete_chunks(generation, own)
                       if generation in self.store.generations() else set())
             todo = [c for c in own if c.chunk_id not in stored]
-            report.skipped_chunks = sum(len(chunks) for _, chunks in mine) - len(todo)
+            report.skipped_chunks = len(own) - len(todo)
             self._embed_and_store(generation, todo, report, len(todo))
             records = {doc.doc_id: asdict(_record(doc, len(chunks))) for doc, chunks in mine}
             self.store.write_part(generation, part.number, part.count,
@@ -170,3 +170,9 @@ def builds_under_way(parts: Sequence[tuple[str, int, int, str]], serving: str | 
         done.add(number)
     return [{"generation": g, "parts": count, "parts_done": sorted(done)}
             for g, (done, count) in sorted(by_generation.items())]
+
+
+def under_way_text(builds: Sequence[dict[str, Any]]) -> str:
+    """``"; a split build has 1 of 2 parts done"`` per build, for status and check."""
+    return "".join(f"; a split build has {len(b['parts_done'])} of {b['parts']} parts done"
+                   for b in builds)

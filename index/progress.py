@@ -17,9 +17,10 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index.store import ChromaIndex
+if TYPE_CHECKING:  # the store (numpy, httpx) is not needed to format a bar
+    from index.store import ChromaIndex
 
 Progress = Callable[[int, int], None]
 #: The record is rewritten at most this often (each write is a store round trip).
@@ -48,11 +49,10 @@ class StoreProgress:
         now = self.clock()
         # The first report is always written: it is the one that says how much there is.
         first = self.record["total"] != total
-        elapsed = now - self.record["started_at"]
-        rate = done / elapsed if done and elapsed > 0 else None
+        rate, eta = rate_and_eta(done, total, now - self.record["started_at"])
         self.record.update(done=done, total=total, updated_at=now,
                            rate_per_s=round(rate, 3) if rate else None,
-                           eta_s=round((total - done) / rate, 1) if rate else None)
+                           eta_s=round(eta, 1) if eta is not None else None)
         if first or now - self._written >= WRITE_EVERY_S or done >= total:
             self._write()
 
@@ -65,6 +65,15 @@ class StoreProgress:
         self._written = self.clock()
         self.store.write_progress(self.record["operation"],
                                   json.dumps(self.record, sort_keys=True))
+
+
+def rate_and_eta(done: int, total: int, elapsed: float) -> tuple[float | None, float | None]:
+    """Items per second so far and seconds left at that rate; (None, None) before the
+    first item."""
+    if done <= 0 or elapsed <= 0:
+        return None, None
+    rate = done / elapsed
+    return rate, max(0, total - done) / rate
 
 
 def tee(*callbacks: Progress | None) -> Progress:
