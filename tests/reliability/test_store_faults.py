@@ -51,6 +51,13 @@ def _assert_unavailable(http: httpx.Client, port: int) -> None:
     assert http.get("/healthz").status_code == 200, "the process itself stays up"
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    tasks = Path(f"/proc/{pid}/task")
+    # State is the field after the parenthesised command name: T (stopped) or t (traced).
+    return all((task / "stat").read_text().rsplit(")", 1)[1].split()[0] in "Tt"
+               for task in tasks.iterdir())
+
+
 def _assert_recovers(http: httpx.Client) -> None:
     wait_until(lambda: http.get("/readyz").status_code == 200, 20, "recovery")
     answer = http.post("/api/ask", json=QUESTION)
@@ -88,6 +95,9 @@ def test_store_down_at_start_then_stopping_and_hanging_mid_session(tmp_path: Pat
             assert chroma.proc is not None
             os.kill(chroma.proc.pid, signal.SIGSTOP)
             try:
+                # SIGSTOP lands when each thread next runs: on a busy machine a request
+                # sent at once can still be answered. Ask once every thread has stopped.
+                wait_until(lambda: _all_threads_stopped(chroma.proc.pid), 10, "SIGSTOP")
                 ready, seconds = _timed(http, "GET", "/readyz")
                 assert ready.status_code == 503 and seconds < FAIL_FAST_S, (ready.text, seconds)
             finally:
