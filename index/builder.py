@@ -154,14 +154,24 @@ class IndexBuilder:
         return report
 
     def _update(self, docs: Sequence[Document], manifest: Manifest) -> BuildReport:
+        """Bring the live generation up to ``docs``, touching only what changed.
+
+        The manifest is written a fixed number of times, however many documents change,
+        and new chunks are embedded in batches across documents: adding 100 articles to a
+        large index costs those 100 (their embedding), not one store round trip per article.
+        """
         generation = manifest.generation
         report = BuildReport(generation)
         self._drop_orphans(keep=generation)
         wanted = {doc.doc_id: doc for doc in docs}
-        for doc_id in sorted(set(manifest.documents) - set(wanted)):
-            self.store.delete_document(generation, doc_id)
-            del manifest.documents[doc_id]
-            report.removed.append(doc_id)
+        removed = sorted(set(manifest.documents) - set(wanted))
+        if removed:
+            # Chunks first, then the manifest: a document the manifest still names but
+            # whose chunks are gone is only a stale listing until the next build.
+            self.store.delete_documents(generation, removed)
+            for doc_id in removed:
+                del manifest.documents[doc_id]
+            report.removed.extend(removed)
             self.store.write_manifest(manifest)
         todo = []
         for doc in docs:
@@ -170,16 +180,20 @@ class IndexBuilder:
                 report.unchanged.append(doc.doc_id)
             else:
                 todo.append((doc, record is None, chunk_document(doc, self.chunker)))
-        total = sum(len(chunks) for _, _, chunks in todo)
-        for doc, is_new, chunks in todo:
-            # Mark the document pending first: if we die between delete and add, the
-            # next build sees a hash mismatch and redoes it.
-            manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=PENDING)
+        if todo:
+            # Mark every document pending first: if we die between delete and add, the
+            # next build sees a hash mismatch and redoes each of them.
+            had_chunks = [doc.doc_id for doc, is_new, _ in todo if not is_new]
+            for doc, _, _ in todo:
+                manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=PENDING)
             self.store.write_manifest(manifest)
-            self.store.delete_document(generation, doc.doc_id)
-            self._embed_and_store(generation, chunks, report, total)
-            manifest.documents[doc.doc_id] = _record(doc, len(chunks))
-            (report.added if is_new else report.changed).append(doc.doc_id)
+            if had_chunks:
+                self.store.delete_documents(generation, had_chunks)
+            every_chunk = [chunk for _, _, chunks in todo for chunk in chunks]
+            self._embed_and_store(generation, every_chunk, report, len(every_chunk))
+            for doc, is_new, chunks in todo:
+                manifest.documents[doc.doc_id] = _record(doc, len(chunks))
+                (report.added if is_new else report.changed).append(doc.doc_id)
         if report.changed_anything:
             manifest.built_at = _now()
             self.store.write_manifest(manifest)

@@ -257,8 +257,14 @@ class ChromaIndex:
             )
 
     def delete_document(self, generation: str, doc_id: str) -> None:
+        self.delete_documents(generation, [doc_id])
+
+    def delete_documents(self, generation: str, doc_ids: Sequence[str]) -> None:
+        """Delete every chunk and sentence of ``doc_ids``, a batch of documents per call."""
+        ids = list(doc_ids)
         for collection in self._collections(generation, create=True):
-            collection.delete(where={"doc_id": doc_id})
+            for part in _batches(len(ids)):
+                collection.delete(where={"doc_id": {"$in": ids[part]}})
 
     def delete_revision(self, generation: str, doc_id: str, revision: str) -> int:
         """Delete the chunks (and their sentences) of one revision of ``doc_id``; returns

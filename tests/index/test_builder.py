@@ -112,3 +112,90 @@ def test_an_embedder_failure_fails_the_build_and_names_nothing(tmp_path: Path) -
     with pytest.raises(RuntimeError, match="model crashed"):
         IndexBuilder(store, Failing(32), ChunkerConfig(min_chars=0)).build(_news(2))
     assert store.read_manifest() is None  # nothing half-built is named
+
+
+class _CountingStore(ChromaIndex):
+    """A real store that counts the calls an update makes on it."""
+
+    def __init__(self, client, name: str) -> None:
+        super().__init__(client, name)
+        self.manifest_writes = 0
+        self.delete_calls = 0
+
+    def write_manifest(self, manifest) -> None:
+        self.manifest_writes += 1
+        super().write_manifest(manifest)
+
+    def delete_documents(self, generation, doc_ids) -> None:
+        self.delete_calls += 1
+        super().delete_documents(generation, doc_ids)
+
+
+def _rows_by_doc(store: ChromaIndex, generation: str) -> dict[str, int]:
+    chunks, _ = _stored(store, generation)
+    counts: dict[str, int] = {}
+    for chunk_id in chunks:
+        doc_id = chunk_id.split(":")[0]
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+    return counts
+
+
+def test_an_update_costs_its_documents_not_one_round_trip_per_document(tmp_path: Path) -> None:
+    """Adding, changing and removing many documents writes the manifest a fixed number of
+    times and embeds the new chunks across documents, as a fresh build does."""
+    config = ChunkerConfig(min_chars=0)
+    docs = _news(40)
+    store = _CountingStore(open_client(tmp_path), "grow")
+    IndexBuilder(store, HashEmbedder(32), config).build(docs[:20])
+    store.manifest_writes = store.delete_calls = 0
+
+    changed = Document("doc05", "Berita 5", "id", "Paragraf baru. Kalimat lain.", "t5")
+    wanted = [changed, *docs[6:40]]  # five removed, one changed, 14 kept, 20 added
+    embedder = _Recording()
+    report = IndexBuilder(store, embedder, config).build(wanted)
+
+    assert report.removed == ["doc00", "doc01", "doc02", "doc03", "doc04"]
+    assert report.changed == ["doc05"] and len(report.added) == 20
+    new_chunks = [c for d in [changed, *docs[20:40]] for c in chunk_document(d, config)]
+    assert len(embedder.calls) == math.ceil(len(new_chunks) / builder._STEP)
+    assert store.manifest_writes <= 3 and store.delete_calls <= 2
+    # The store holds exactly the wanted documents' chunks, each document once.
+    expected = {d.doc_id: len(chunk_document(d, config)) for d in wanted}
+    assert _rows_by_doc(store, report.generation) == expected
+    manifest = store.read_manifest()
+    assert manifest is not None and sorted(manifest.documents) == sorted(expected)
+    assert all(r.content_hash != builder.PENDING for r in manifest.documents.values())
+
+
+def test_an_update_killed_mid_embedding_is_finished_by_the_next_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = ChunkerConfig(min_chars=0)
+    docs = _news(30)
+    store = ChromaIndex(open_client(tmp_path), "resume")
+    IndexBuilder(store, HashEmbedder(32), config).build(docs[:10])
+    changed = Document("doc02", "Berita 2", "id", "Isi baru sekali. Dua kalimat.", "t2")
+    wanted = [*docs[:2], changed, *docs[3:30]]
+
+    class Killed(HashEmbedder):
+        calls = 0
+
+        def embed_passages(self, texts):
+            Killed.calls += 1
+            if Killed.calls == 2:
+                raise RuntimeError("killed")
+            return super().embed_passages(texts)
+
+    monkeypatch.setattr(builder, "_STEP", 8)
+    with pytest.raises(RuntimeError, match="killed"):
+        IndexBuilder(store, Killed(32), config).build(wanted)
+    manifest = store.read_manifest()
+    assert manifest is not None
+    pending = {d for d, r in manifest.documents.items() if r.content_hash == builder.PENDING}
+    # Everything the killed update touched is marked unfinished; nothing else is.
+    assert pending == {"doc02", *(d.doc_id for d in docs[10:30])}
+
+    report = IndexBuilder(store, HashEmbedder(32), config).build(wanted)
+    assert sorted(report.changed) == sorted(pending) and report.unchanged == [
+        d.doc_id for d in docs[:2] + docs[3:10]]
+    expected = {d.doc_id: len(chunk_document(d, config)) for d in wanted}
+    assert _rows_by_doc(store, report.generation) == expected
