@@ -26,6 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--growth", type=_sizes, metavar="N[,N...]",
                         help="build growth points in chunks (default 1000, about 5 minutes "
                              "on 2 cores; 10000 adds most of an hour)")
+    parser.add_argument("--incremental", type=_incremental, metavar="BASE,ADDED",
+                        help="add ADDED articles to an index of BASE articles and time it "
+                             "beside the same articles alone (default 10000,100, about 4 "
+                             "minutes; 0,0 skips)")
     parser.add_argument("--build-only", action="store_true",
                         help="only the index build and its growth (with --out: build.json "
                              "and build.md)")
@@ -42,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from assistant.errors import ConfigError
 
     if args.soak:
-        if args.quick or args.growth is not None or args.build_only:
-            raise ConfigError("--quick, --growth and --build-only do not go with --soak; a "
-                              "short soak is --minutes 1")
+        if args.quick or args.growth is not None or args.build_only or args.incremental:
+            raise ConfigError("--quick, --growth, --incremental and --build-only do not go "
+                              "with --soak; a short soak is --minutes 1")
         return run_soak_command(args)
     if args.minutes is not None:
         raise ConfigError("--minutes goes with --soak")
@@ -59,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig.quick_run() if args.quick else BenchConfig()
     if args.growth is not None:
         config = replace(config, growth_chunks=args.growth)
+    if args.incremental is not None:
+        config = replace(config, incremental_base_docs=args.incremental[0],
+                         incremental_added=args.incremental[1])
     if args.build_only:
         return run_build_only(args, config)
     results = run_bench(config, say)
@@ -102,6 +109,18 @@ def _sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError("chunk counts must be positive, e.g. 1000,10000")
     return sizes
+
+
+def _incremental(text: str) -> tuple[int, int]:
+    """``10000,100`` -> (10000, 100): base articles, then articles added (0,0 skips)."""
+    try:
+        base, added = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not BASE,ADDED article counts: {text!r} (e.g. 10000,100)") from None
+    if base < 0 or added < 0 or (base == 0) != (added == 0):
+        raise argparse.ArgumentTypeError("BASE and ADDED are both positive, or 0,0 to skip")
+    return base, added
 
 
 def run_soak_command(args: argparse.Namespace) -> int:

@@ -24,6 +24,9 @@ class BenchConfig:
     answer_scale_calls: int = 200
     #: Build growth points, in chunks (besides the bundled article's own build).
     growth_chunks: tuple[int, ...] = (1_000,)
+    #: Add this many articles to an index of that many (0 base articles: skip).
+    incremental_base_docs: int = 10_000
+    incremental_added: int = 100
     baseline_cold_repeats: int = 3
     quality_questions: int | None = None  # score retrieval on the first N (None: all)
 
@@ -33,5 +36,6 @@ class BenchConfig:
         return cls(quick=True, cold_repeats=2, warm_calls=20, warm_repeats=1, http_alone=5,
                    http_seconds=2.0, http_max_requests=40, scale_sizes=(500, 1_000),
                    scale_queries=30, answer_scale_chunks=2_000, answer_scale_calls=20,
-                   growth_chunks=(), baseline_cold_repeats=0,
+                   growth_chunks=(), incremental_base_docs=200, incremental_added=5,
+                   baseline_cold_repeats=0,
                    quality_questions=20)

@@ -28,6 +28,7 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     from eval.bench.build import run_build, run_growth
     from eval.bench.cold import run_cold
     from eval.bench.http_load import run_http
+    from eval.bench.incremental import run_incremental
     from eval.bench.report import ratios, targets
     from eval.bench.scale import run_scale
     from eval.bench.warm import ARCHIVE_DOCUMENTS, run_archive, run_warm
@@ -40,7 +41,8 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
     article = bundled_documents()[0]
     results: dict[str, Any] = {
         "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": {"quick": config.quick, "growth_chunks": list(config.growth_chunks)},
+        "config": {"quick": config.quick, "growth_chunks": list(config.growth_chunks),
+                   "incremental": [config.incremental_base_docs, config.incremental_added]},
         "machine": machine(),
         "question_set": {"name": "ukraina", "n": len(questions)}}
     loads: dict[str, float] = {}
@@ -74,6 +76,10 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         section("growth", f"build growth at {sizes} chunks")
         results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
                                                results["build"])
+        if config.incremental_base_docs:
+            section("incremental", _incremental_message(config))
+            results["build"]["incremental"] = run_incremental(
+                service.embedder, config.incremental_base_docs, config.incremental_added)
         sizes = ", ".join(f"{n:,}" for n in config.scale_sizes)
         section("scale", f"store queries at {sizes} chunks")
         results["scale"] = run_scale(chunk_document(article), config.scale_sizes,
@@ -104,11 +110,13 @@ def run_build_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str,
     from assistant.service import TanyaService
     from assistant.settings import Settings
     from eval.bench.build import run_build, run_growth
+    from eval.bench.incremental import run_incremental
 
     started, load_start = time.perf_counter(), load_average()
     results: dict[str, Any] = {
         "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": {"quick": config.quick, "growth_chunks": list(config.growth_chunks),
+                   "incremental": [config.incremental_base_docs, config.incremental_added],
                    "build_only": True},
         "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
@@ -120,9 +128,18 @@ def run_build_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str,
         say(f"bench: build growth at {sizes} chunks...")
         results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
                                                results["build"])
+        if config.incremental_base_docs:
+            say(f"bench: {_incremental_message(config)}...")
+            results["build"]["incremental"] = run_incremental(
+                service.embedder, config.incremental_base_docs, config.incremental_added)
     results["load_average"] = {"start": load_start, "end": load_average()}
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def _incremental_message(config: BenchConfig) -> str:
+    return (f"adding {config.incremental_added} articles to a "
+            f"{config.incremental_base_docs:,}-article index, and alone")
 
 
 def _quality(service: Any, questions: Any) -> dict[str, Any]:

@@ -39,6 +39,10 @@ def test_quick_bench_reports_every_section(tmp_path: Path,
     assert build["chunks"] > 0 and _positive(build["chunks_per_s"])
     assert 0 <= build["rerun_unchanged_s"] < build["seconds"]  # nothing re-embedded
     assert all(_positive(p["seconds_per_1k_chunks"]) for p in build["growth"])
+    inc = build["incremental"]
+    assert (inc["base_docs"], inc["added_docs"]) == (200, 5)
+    assert inc["base_chunks"] >= 200 and inc["added_chunks"] >= 5
+    assert _positive(inc["update_s"]) and _positive(inc["alone_s"])
 
     cold = results["cold_ask"]
     assert cold["seconds"]["n"] == 2 and _positive(cold["seconds"]["p50"])
@@ -81,7 +85,8 @@ def test_quick_bench_reports_every_section(tmp_path: Path,
     targets = results["targets"]
     assert set(targets) == {"warm_answer_p50_ms", "warm_answer_reader_off_p50_ms",
                             "warm_archive_answer_p50_ms", "cold_ask_p50_s", "serve_rss_mb",
-                            "store_query_p95_ms_at_100k", "warm_answer_p95_ms_at_100k"}
+                            "store_query_p95_ms_at_100k", "warm_answer_p95_ms_at_100k",
+                            "incremental_update_over_alone"}
     archive = results["warm_archive"]
     assert archive["documents"] == 300 and archive["chunks"] >= 300
     for reader in ("reader_on", "reader_off"):
@@ -102,10 +107,12 @@ def test_build_only_measures_the_growth_in_chunks(tmp_path: Path,
     """`tanya bench --build-only --growth N`: the article, then the fewest copies that
     reach N chunks, each point with its throughput (no timing is asserted)."""
     out = tmp_path / "bench"
-    assert main(["bench", "--build-only", "--growth", "20", "--json", "--out", str(out)]) == 0
+    assert main(["bench", "--build-only", "--growth", "20", "--incremental", "40,3", "--json",
+                 "--out", str(out)]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results == json.loads((out / "build.json").read_text())
-    assert results["config"] == {"quick": False, "growth_chunks": [20], "build_only": True}
+    assert results["config"] == {"quick": False, "growth_chunks": [20],
+                                 "incremental": [40, 3], "build_only": True}
     build = results["build"]
     article, grown = build["growth"]
     assert article["copies"] == 1 and article["chunks"] == build["chunks"]
@@ -115,13 +122,18 @@ def test_build_only_measures_the_growth_in_chunks(tmp_path: Path,
     for point in build["growth"]:
         assert _positive(point["chunks_per_s"]) and _positive(point["seconds_per_1k_chunks"])
     assert build["workers"] >= 1 and "load_1min" in grown
+    inc = build["incremental"]
+    # The three added articles are embedded once into the large index, once alone.
+    assert (inc["base_docs"], inc["added_docs"]) == (40, 3) and inc["added_chunks"] >= 3
     table = (out / "build.md").read_text()
     assert table.startswith("| chunks (sentences) |") and f"| {grown['chunks']:,} (" in table
+    assert "Add 3 articles" in table and "40-article index" in table
 
 
 @pytest.mark.parametrize("argv", [["--growth", "0"], ["--growth", "1000,abc"],
-                                  ["--growth", ","]])
-def test_growth_sizes_must_be_positive_chunk_counts(argv: list[str]) -> None:
+                                  ["--growth", ","], ["--incremental", "100"],
+                                  ["--incremental", "0,5"], ["--incremental", "5,-1"]])
+def test_growth_and_incremental_counts_must_be_positive(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         main(["bench", *argv])
 
