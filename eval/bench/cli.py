@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "bench", help="measure latency, memory, build cost and scale beside a LangChain baseline",
         description="Needs the `bench` extra (the baseline's LangChain packages, matplotlib). "
-                    "The full run takes about 9 minutes on 2 cores; --quick under one.")
+                    "The full run takes about 35 minutes on 2 cores; --quick a few.")
     parser.add_argument("--json", action="store_true", help="print the results object")
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny counts")
     parser.add_argument("--out", type=Path, metavar="DIR",
