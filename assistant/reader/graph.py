@@ -23,10 +23,12 @@ HIDDEN, HEADS, FFN = 384, 12, 1536
 LN_EPS = 1e-12
 
 
-def build_graph(weights: Mapping[str, np.ndarray], layers: int, path: Path) -> None:
+def build_graph(weights: Mapping[str, np.ndarray], layers: int, path: Path,
+                head: bool = True) -> None:
     """Write the fp32 graph: ``embedded [B, T, 384]``, ``bias [B, 1, 1, T]`` in,
     ``logits [B, T, 2]`` (start, end) out. ``weights`` are merged, in transformers'
-    names, plus ``head.weight`` / ``head.bias``."""
+    names, plus ``head.weight`` / ``head.bias``. Without ``head`` the output is the last
+    layer's ``hidden [B, T, 384]`` (the encoder alone, for embedding passages)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -84,15 +86,18 @@ def build_graph(weights: Mapping[str, np.ndarray], layers: int, path: Path) -> N
         gelu = node("Mul", [node("Mul", [inner, half], f"l{i}.halfx"),
                             node("Add", [erf, one], f"l{i}.erf1")], f"l{i}.gelu")
         outer = linear(gelu, f"{p}.output.dense", f"l{i}.ffn_out")
-        x = norm(node("Add", [outer, x], f"l{i}.res2"), f"{p}.output.LayerNorm", f"h{i + 1}")
-    linear(x, "head", "logits")
-
+        last = f"h{i + 1}" if head or i < layers - 1 else "hidden"
+        x = norm(node("Add", [outer, x], f"l{i}.res2"), f"{p}.output.LayerNorm", last)
+    if head:
+        linear(x, "head", "logits")
+    output = (helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", "T", 2]) if head
+              else helper.make_tensor_value_info("hidden", TensorProto.FLOAT,
+                                                 ["B", "T", HIDDEN]))
     graph = helper.make_graph(
-        nodes, "tanya-reader",
+        nodes, "tanya-reader" if head else "tanya-encoder",
         [helper.make_tensor_value_info("embedded", TensorProto.FLOAT, ["B", "T", HIDDEN]),
          helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["B", 1, 1, "T"])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", "T", 2])],
-        inits)
+        [output], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="tanya")
     model.ir_version = 8
