@@ -127,8 +127,10 @@ def growth_markdown(results: dict[str, Any]) -> str:
         rows.append(f"| {g['chunks']:,} ({g['sentences']:,}) | {g['copies']} | "
                     f"{g['seconds']:.1f} | {g['chunks_per_s']:.2f} | "
                     f"{g['seconds_per_1k_chunks']:.0f} | {loads} |")
-    rows.append(f"\n{results['embedder']}, {build['workers']} embedding worker(s); "
-                f"re-run on unchanged input {build['rerun_unchanged_s'] * 1000:.0f} ms")
+    encoder = results.get("build_encoder")
+    rows.append(f"\n{results['embedder']}, {build['workers']} embedding worker(s)"
+                + (f", growth and incremental rows embedded by {encoder}" if encoder else "")
+                + f"; re-run on unchanged input {build['rerun_unchanged_s'] * 1000:.0f} ms")
     if build.get("incremental"):
         measure, value, *_ = _incremental_row(build["incremental"])
         rows.append(f"\n{measure}: {value}")

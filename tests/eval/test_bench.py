@@ -40,6 +40,7 @@ def test_quick_bench_reports_every_section(tmp_path: Path,
     assert 0 <= build["rerun_unchanged_s"] < build["seconds"]  # nothing re-embedded
     assert all(_positive(p["seconds_per_1k_chunks"]) for p in build["growth"])
     inc = build["incremental"]
+    assert results["build_encoder"] == "onnx-fp32"  # large builds use the batched encoder
     assert (inc["base_docs"], inc["added_docs"]) == (200, 5)
     assert inc["base_chunks"] >= 200 and inc["added_chunks"] >= 5
     assert _positive(inc["update_s"]) and _positive(inc["alone_s"])
@@ -128,6 +129,7 @@ def test_build_only_measures_the_growth_in_chunks(tmp_path: Path,
     table = (out / "build.md").read_text()
     assert table.startswith("| chunks (sentences) |") and f"| {grown['chunks']:,} (" in table
     assert "Add 3 articles" in table and "40-article index" in table
+    assert results["build_encoder"] == "onnx-fp32" and "embedded by onnx-fp32" in table
 
 
 @pytest.mark.parametrize("argv", [["--growth", "0"], ["--growth", "1000,abc"],
