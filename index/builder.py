@@ -5,9 +5,10 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +18,12 @@ from index.chunking import Chunk, ChunkerConfig, chunk_document
 from index.documents import Document
 from index.embedders import TanyaEmbeddings
 from index.errors import EmbedderMismatchError, IndexBusyError
-from index.manifest import DocumentRecord, Manifest
+from index.manifest import DocumentRecord, Manifest, UnservedRevision, with_revision
 from index.store import SPLIT_PREFIX, ChromaIndex, new_generation
 
 Progress = Callable[[int, int], None]
-#: The content hash of a document whose update started but did not finish.
+#: The content hash of a document whose update started but did not finish (written by
+#: builds before updates switched by revision; such a document is embedded again).
 PENDING = "pending"
 #: Chunks embedded and stored together: about 90 texts, some seconds of work on 2 cores,
 #: so progress moves and a killed build loses little.
@@ -156,47 +158,54 @@ class IndexBuilder:
     def _update(self, docs: Sequence[Document], manifest: Manifest) -> BuildReport:
         """Bring the live generation up to ``docs``, touching only what changed.
 
-        The manifest is written a fixed number of times, however many documents change,
-        and new chunks are embedded in batches across documents: adding 100 articles to a
-        large index costs those 100 (their embedding), not one store round trip per article.
+        New and changed documents are written under a fresh revision the manifest lists
+        as unserved, then one manifest write switches every change at once, as the
+        document API does (``index.updates``): a question meanwhile reads the index as it
+        was, never a half-written document. Replaced and removed versions stay, unserved,
+        for questions already reading them, and go with a later update. The manifest is
+        written twice however many documents change, and the new chunks are embedded in
+        batches across documents: adding 100 articles to a large index costs those 100.
         """
         generation = manifest.generation
         report = BuildReport(generation)
         self._drop_orphans(keep=generation)
-        wanted = {doc.doc_id: doc for doc in docs}
-        removed = sorted(set(manifest.documents) - set(wanted))
-        if removed:
-            # Chunks first, then the manifest: a document the manifest still names but
-            # whose chunks are gone is only a stale listing until the next build.
-            self.store.delete_documents(generation, removed)
-            for doc_id in removed:
-                del manifest.documents[doc_id]
-            report.removed.extend(removed)
-            self.store.write_manifest(manifest)
-        todo = []
+        wanted = {doc.doc_id for doc in docs}
+        removed = sorted(set(manifest.documents) - wanted)
+        revision = uuid.uuid4().hex[:12]
+        planned: list[tuple[Document, list[Chunk]]] = []
         for doc in docs:
             record = manifest.documents.get(doc.doc_id)
             if record is not None and record.content_hash == doc.content_hash:
                 report.unchanged.append(doc.doc_id)
-            else:
-                todo.append((doc, record is None, chunk_document(doc, self.chunker)))
-        if todo:
-            # Mark every document pending first: if we die between delete and add, the
-            # next build sees a hash mismatch and redoes each of them.
-            had_chunks = [doc.doc_id for doc, is_new, _ in todo if not is_new]
-            for doc, _, _ in todo:
-                manifest.documents[doc.doc_id] = _record(doc, 0, content_hash=PENDING)
+                continue
+            planned.append((doc, [replace(c, chunk_id=with_revision(c.chunk_id, revision))
+                                  for c in chunk_document(doc, self.chunker)]))
+        if not planned and not removed:
+            return report
+        if planned:
+            # Listed before the first chunk is stored: if this process dies, the next
+            # update finds and removes what it wrote, and nothing ever served it.
+            now = time.time()
+            manifest.unserved += [UnservedRevision(doc.doc_id, revision, len(chunks), now)
+                                  for doc, chunks in planned]
             self.store.write_manifest(manifest)
-            if had_chunks:
-                self.store.delete_documents(generation, had_chunks)
-            every_chunk = [chunk for _, _, chunks in todo for chunk in chunks]
+            every_chunk = [chunk for _, chunks in planned for chunk in chunks]
             self._embed_and_store(generation, every_chunk, report, len(every_chunk))
-            for doc, is_new, chunks in todo:
-                manifest.documents[doc.doc_id] = _record(doc, len(chunks))
-                (report.added if is_new else report.changed).append(doc.doc_id)
-        if report.changed_anything:
-            manifest.built_at = _now()
-            self.store.write_manifest(manifest)
+        now = time.time()
+        manifest.unserved = [u for u in manifest.unserved if u.revision != revision]
+        for doc, chunks in planned:
+            old = manifest.documents.get(doc.doc_id)
+            if old is not None:
+                manifest.unserved.append(UnservedRevision(doc.doc_id, old.revision,
+                                                          old.chunks, now))
+            manifest.documents[doc.doc_id] = _record(doc, len(chunks), revision=revision)
+            (report.added if old is None else report.changed).append(doc.doc_id)
+        for doc_id in removed:
+            old = manifest.documents.pop(doc_id)
+            manifest.unserved.append(UnservedRevision(doc_id, old.revision, old.chunks, now))
+            report.removed.append(doc_id)
+        manifest.built_at = _now()
+        self.store.write_manifest(manifest)  # the switch
         return report
 
     def _embed_and_store(
@@ -208,7 +217,8 @@ class IndexBuilder:
             part = chunks[i : i + _STEP]
             texts = [c.embed_text(self.chunker.section_context) for c in part]
             texts += [s.text for c in part for s in c.sentences]
-            vectors = np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
+            vectors = np.asarray(self.embedder.embed_for_index(texts, total),
+                                 dtype=np.float32)
             self.store.add_chunks(generation, part, vectors[: len(part)],
                                   vectors[len(part) :])
             report.chunks_embedded += len(part)

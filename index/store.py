@@ -256,16 +256,6 @@ class ChromaIndex:
                             "start": s.start, "end": s.end} for c, _, s in rows],
             )
 
-    def delete_document(self, generation: str, doc_id: str) -> None:
-        self.delete_documents(generation, [doc_id])
-
-    def delete_documents(self, generation: str, doc_ids: Sequence[str]) -> None:
-        """Delete every chunk and sentence of ``doc_ids``, a batch of documents per call."""
-        ids = list(doc_ids)
-        for collection in self._collections(generation, create=True):
-            for part in _batches(len(ids)):
-                collection.delete(where={"doc_id": {"$in": ids[part]}})
-
     def delete_revision(self, generation: str, doc_id: str, revision: str) -> int:
         """Delete the chunks (and their sentences) of one revision of ``doc_id``; returns
         how many chunks went. Other revisions of the document stay."""

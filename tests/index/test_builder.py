@@ -115,39 +115,51 @@ def test_an_embedder_failure_fails_the_build_and_names_nothing(tmp_path: Path) -
 
 
 class _CountingStore(ChromaIndex):
-    """A real store that counts the calls an update makes on it."""
+    """A real store that counts the manifest writes an update makes."""
 
     def __init__(self, client, name: str) -> None:
         super().__init__(client, name)
         self.manifest_writes = 0
-        self.delete_calls = 0
 
     def write_manifest(self, manifest) -> None:
         self.manifest_writes += 1
         super().write_manifest(manifest)
 
-    def delete_documents(self, generation, doc_ids) -> None:
-        self.delete_calls += 1
-        super().delete_documents(generation, doc_ids)
 
-
-def _rows_by_doc(store: ChromaIndex, generation: str) -> dict[str, int]:
-    chunks, _ = _stored(store, generation)
-    counts: dict[str, int] = {}
-    for chunk_id in chunks:
+def _served(store: ChromaIndex) -> dict[str, dict[str, tuple[str, np.ndarray]]]:
+    """What a question can read: each served document's chunks, id -> (text, vector)."""
+    manifest = store.read_manifest()
+    assert manifest is not None
+    chunks, _ = _stored(store, manifest.generation)
+    out: dict[str, dict[str, tuple[str, np.ndarray]]] = {}
+    for chunk_id, row in chunks.items():
         doc_id = chunk_id.split(":")[0]
-        counts[doc_id] = counts.get(doc_id, 0) + 1
-    return counts
+        if manifest.serves(doc_id, chunk_id):
+            out.setdefault(doc_id, {})[chunk_id] = row
+    return out
+
+
+def _check_serves(store: ChromaIndex, docs: list[Document], config: ChunkerConfig) -> None:
+    """The served chunks are exactly ``docs``' chunks, each with its own text's vector."""
+    served = _served(store)
+    assert sorted(served) == sorted(d.doc_id for d in docs)
+    for doc in docs:
+        texts = [c.text for c in chunk_document(doc, config)]
+        rows = [served[doc.doc_id][i] for i in sorted(served[doc.doc_id])]
+        assert [t for t, _ in rows] == texts, doc.doc_id
+        for chunk, (_, vector) in zip(chunk_document(doc, config), rows, strict=True):
+            alone = HashEmbedder(32).embed_passages([chunk.embed_text(True)])[0]
+            assert np.allclose(vector, alone, atol=1e-6), doc.doc_id
 
 
 def test_an_update_costs_its_documents_not_one_round_trip_per_document(tmp_path: Path) -> None:
-    """Adding, changing and removing many documents writes the manifest a fixed number of
-    times and embeds the new chunks across documents, as a fresh build does."""
+    """Adding, changing and removing many documents writes the manifest twice and embeds
+    the new chunks across documents, as a fresh build does."""
     config = ChunkerConfig(min_chars=0)
     docs = _news(40)
     store = _CountingStore(open_client(tmp_path), "grow")
     IndexBuilder(store, HashEmbedder(32), config).build(docs[:20])
-    store.manifest_writes = store.delete_calls = 0
+    store.manifest_writes = 0
 
     changed = Document("doc05", "Berita 5", "id", "Paragraf baru. Kalimat lain.", "t5")
     wanted = [changed, *docs[6:40]]  # five removed, one changed, 14 kept, 20 added
@@ -156,23 +168,20 @@ def test_an_update_costs_its_documents_not_one_round_trip_per_document(tmp_path:
 
     assert report.removed == ["doc00", "doc01", "doc02", "doc03", "doc04"]
     assert report.changed == ["doc05"] and len(report.added) == 20
+    assert len(report.unchanged) == 14
     new_chunks = [c for d in [changed, *docs[20:40]] for c in chunk_document(d, config)]
     assert len(embedder.calls) == math.ceil(len(new_chunks) / builder._STEP)
-    assert store.manifest_writes <= 3 and store.delete_calls <= 2
-    # The store holds exactly the wanted documents' chunks, each document once.
-    expected = {d.doc_id: len(chunk_document(d, config)) for d in wanted}
-    assert _rows_by_doc(store, report.generation) == expected
-    manifest = store.read_manifest()
-    assert manifest is not None and sorted(manifest.documents) == sorted(expected)
-    assert all(r.content_hash != builder.PENDING for r in manifest.documents.values())
+    assert store.manifest_writes == 2
+    _check_serves(store, wanted, config)
 
 
-def test_an_update_killed_mid_embedding_is_finished_by_the_next_build(
+def test_an_update_killed_mid_embedding_serves_the_old_index_and_is_finished_next_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = ChunkerConfig(min_chars=0)
     docs = _news(30)
     store = ChromaIndex(open_client(tmp_path), "resume")
     IndexBuilder(store, HashEmbedder(32), config).build(docs[:10])
+    before = _served(store)
     changed = Document("doc02", "Berita 2", "id", "Isi baru sekali. Dua kalimat.", "t2")
     wanted = [*docs[:2], changed, *docs[3:30]]
 
@@ -188,14 +197,23 @@ def test_an_update_killed_mid_embedding_is_finished_by_the_next_build(
     monkeypatch.setattr(builder, "_STEP", 8)
     with pytest.raises(RuntimeError, match="killed"):
         IndexBuilder(store, Killed(32), config).build(wanted)
-    manifest = store.read_manifest()
-    assert manifest is not None
-    pending = {d for d, r in manifest.documents.items() if r.content_hash == builder.PENDING}
-    # Everything the killed update touched is marked unfinished; nothing else is.
-    assert pending == {"doc02", *(d.doc_id for d in docs[10:30])}
+    # A question still reads the index as it was: none of the update's chunks, all the old.
+    after = _served(store)
+    assert after.keys() == before.keys()
+    assert {d: set(rows) for d, rows in after.items()} == {
+        d: set(rows) for d, rows in before.items()}
 
     report = IndexBuilder(store, HashEmbedder(32), config).build(wanted)
-    assert sorted(report.changed) == sorted(pending) and report.unchanged == [
-        d.doc_id for d in docs[:2] + docs[3:10]]
-    expected = {d.doc_id: len(chunk_document(d, config)) for d in wanted}
-    assert _rows_by_doc(store, report.generation) == expected
+    assert report.changed == ["doc02"] and len(report.added) == 20
+    _check_serves(store, wanted, config)
+    # The killed update's chunks were listed, so the next update removed them.
+    manifest = store.read_manifest()
+    assert manifest is not None
+    from index.updates import drop_unserved
+
+    drop_unserved(store, manifest, older_than=0)
+    chunks, sentences = _stored(store, manifest.generation)
+    assert len(chunks) == sum(len(chunk_document(d, config)) for d in wanted)
+    assert all(manifest.serves(i.split(":")[0], i) for i in chunks)
+    assert len(sentences) == sum(len(c.sentences) for d in wanted
+                                 for c in chunk_document(d, config))

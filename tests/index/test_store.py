@@ -47,6 +47,21 @@ def _counts(service: TanyaService) -> dict[str, int]:
     return service.store.counts(service.manifest().generation)
 
 
+def _served(service: TanyaService, doc_id: str) -> list[str]:
+    manifest = service.manifest()
+    return [c for c in service.store.chunk_ids(manifest.generation, doc_id)
+            if manifest.serves(doc_id, c)]
+
+
+def _drop_replaced(service: TanyaService) -> None:
+    """What the next update does once no question can still read the old versions."""
+    from index.updates import drop_unserved
+
+    manifest = service.store.read_manifest()
+    assert manifest is not None and manifest.unserved
+    assert drop_unserved(service.store, manifest, older_than=0)
+
+
 def test_build_stores_every_chunk_and_sentence(make_service):
     service = make_service()
     report = service.build(_docs(), chunker=ONE_PARAGRAPH_PER_CHUNK)
@@ -78,8 +93,13 @@ def test_changed_document_replaces_exactly_its_chunks(make_service):
     report = service.build(changed, chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.changed == ["alpha"] and report.unchanged == ["beta"]
     assert report.chunks_embedded == 3
-    assert service.store.chunk_ids(generation, "alpha") == [f"alpha:{i:04d}" for i in range(3)]
+    manifest = service.manifest()
+    revision = manifest.documents["alpha"].revision
+    assert _served(service, "alpha") == [f"alpha:{i:04d}@{revision}" for i in range(3)]
     assert service.store.chunk_ids(generation, "beta") == beta_before
+    # The old version stays, unserved, for questions already reading it; then it goes.
+    _drop_replaced(service)
+    assert service.store.chunk_ids(generation, "alpha") == _served(service, "alpha")
     assert _counts(service) == {"chunks": 5, "sentences": 5}
 
 
@@ -89,9 +109,10 @@ def test_removed_document_chunks_go(make_service):
     report = service.build(_docs()[:1], chunker=ONE_PARAGRAPH_PER_CHUNK)
     assert report.removed == ["beta"]
     generation = service.manifest().generation
+    assert list(service.manifest().documents) == ["alpha"] and _served(service, "beta") == []
+    _drop_replaced(service)
     assert service.store.chunk_ids(generation, "beta") == []
     assert _counts(service) == {"chunks": 2, "sentences": 2}
-    assert list(service.manifest().documents) == ["alpha"]
 
 
 def test_rebuild_switches_generation_and_drops_the_old_one(make_service):

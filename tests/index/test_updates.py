@@ -167,13 +167,15 @@ def test_diagnostics_accept_waiting_versions_and_name_strays(service: TanyaServi
 
 
 def test_a_build_after_document_updates(service: TanyaService) -> None:
-    """`tanya index build --corpus` over documents the API replaced: in place, as before."""
-    _updater(service).apply([_doc("alpha", "sembilan")])
+    """`tanya index build --corpus` over documents the API replaced: switched the same way."""
+    first = _updater(service).apply([_doc("alpha", "sembilan")])
+    assert first.ids("changed") == ["alpha"]
+    api_revision = service.store.read_manifest().documents["alpha"].revision
     report = service.build([_doc("alpha", "sepuluh"), _doc("beta", "dua")])
     assert report.changed == ["alpha"] and report.unchanged == ["beta"]
     manifest = service.store.read_manifest()
-    assert manifest.documents["alpha"].revision == ""
-    assert all("@" not in c for c in _ids(service, "alpha"))
+    assert manifest.documents["alpha"].revision not in ("", api_revision)
+    assert {u.revision for u in manifest.unserved if u.doc_id == "alpha"} >= {api_revision}
     assert check_index(service.settings, service.store, service.embedder).ok
     texts = " ".join(_texts(service, "Berapa menara biru di kota Alpha?"))
     assert "sepuluh" in texts and "sembilan" not in texts
