@@ -172,7 +172,7 @@ class IndexBuilder:
         wanted = {doc.doc_id for doc in docs}
         removed = sorted(set(manifest.documents) - wanted)
         revision = uuid.uuid4().hex[:12]
-        planned: list[tuple[Document, list[Chunk]]] = []
+        planned: Planned = []
         for doc in docs:
             record = manifest.documents.get(doc.doc_id)
             if record is not None and record.content_hash == doc.content_hash:
@@ -183,28 +183,14 @@ class IndexBuilder:
         if not planned and not removed:
             return report
         if planned:
-            # Listed before the first chunk is stored: if this process dies, the next
-            # update finds and removes what it wrote, and nothing ever served it.
-            now = time.time()
-            manifest.unserved += [UnservedRevision(doc.doc_id, revision, len(chunks), now)
-                                  for doc, chunks in planned]
+            list_unserved(manifest, planned, revision)
             self.store.write_manifest(manifest)
             every_chunk = [chunk for _, chunks in planned for chunk in chunks]
             self._embed_and_store(generation, every_chunk, report, len(every_chunk))
-        now = time.time()
-        manifest.unserved = [u for u in manifest.unserved if u.revision != revision]
-        for doc, chunks in planned:
-            old = manifest.documents.get(doc.doc_id)
-            if old is not None:
-                manifest.unserved.append(UnservedRevision(doc.doc_id, old.revision,
-                                                          old.chunks, now))
-            manifest.documents[doc.doc_id] = _record(doc, len(chunks), revision=revision)
+        olds, _ = switch(manifest, planned, revision, removed)
+        for (doc, _), old in zip(planned, olds, strict=True):
             (report.added if old is None else report.changed).append(doc.doc_id)
-        for doc_id in removed:
-            old = manifest.documents.pop(doc_id)
-            manifest.unserved.append(UnservedRevision(doc_id, old.revision, old.chunks, now))
-            report.removed.append(doc_id)
-        manifest.built_at = _now()
+        report.removed.extend(removed)
         self.store.write_manifest(manifest)  # the switch
         return report
 
@@ -237,6 +223,43 @@ class IndexBuilder:
         for generation in self.store.generations():
             if generation != keep and (drop_split or not generation.startswith(SPLIT_PREFIX)):
                 self.store.drop_generation(generation)
+
+
+Planned = list[tuple[Document, list[Chunk]]]
+
+
+def list_unserved(manifest: Manifest, planned: Planned, revision: str) -> None:
+    """List ``planned``'s chunks under ``revision`` as unserved, before the first is
+    stored: if the process dies, the next update finds and removes what it wrote, and
+    nothing ever served it."""
+    now = time.time()
+    manifest.unserved += [UnservedRevision(doc.doc_id, revision, len(chunks), now)
+                          for doc, chunks in planned]
+
+
+def switch(manifest: Manifest, planned: Planned, revision: str, removed: Sequence[str],
+           ) -> tuple[list[DocumentRecord | None], list[DocumentRecord]]:
+    """Serve ``planned`` under ``revision`` and stop serving ``removed``, in ``manifest``
+    (the caller writes it: one write switches everything). The versions replaced or
+    removed are listed unserved, for questions already reading them. Returns the record
+    each planned document had (None: new) and each removed document's."""
+    now = time.time()
+    manifest.unserved = [u for u in manifest.unserved if u.revision != revision]
+    olds: list[DocumentRecord | None] = []
+    for doc, chunks in planned:
+        old = manifest.documents.get(doc.doc_id)
+        if old is not None:
+            manifest.unserved.append(UnservedRevision(doc.doc_id, old.revision, old.chunks,
+                                                      now))
+        manifest.documents[doc.doc_id] = _record(doc, len(chunks), revision=revision)
+        olds.append(old)
+    gone = []
+    for doc_id in removed:
+        old = manifest.documents.pop(doc_id)
+        manifest.unserved.append(UnservedRevision(doc_id, old.revision, old.chunks, now))
+        gone.append(old)
+    manifest.built_at = _now()
+    return olds, gone
 
 
 def _record(doc: Document, chunks: int, content_hash: str | None = None,

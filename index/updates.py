@@ -22,12 +22,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from index.builder import BuildReport, IndexBuilder, Progress, _now, _record, check_embedder
+from index.builder import (
+    BuildReport,
+    IndexBuilder,
+    Planned,
+    Progress,
+    check_embedder,
+    list_unserved,
+    switch,
+)
 from index.chunking import Chunk, ChunkerConfig, chunk_document
 from index.documents import Document
 from index.embedders import TanyaEmbeddings
 from index.errors import CorpusError, DocumentNotFoundError
-from index.manifest import Manifest, UnservedRevision, with_revision
+from index.manifest import Manifest, with_revision
 from index.store import ChromaIndex
 
 #: How long a replaced or removed version stays readable after the switch: the serving
@@ -114,7 +122,7 @@ class DocumentUpdater:
         report = UpdateReport()
         revision = uuid.uuid4().hex[:12]
         chunker = ChunkerConfig(**manifest.chunker)
-        planned: list[tuple[Document, list[Chunk]]] = []
+        planned: Planned = []
         for doc in add:
             record = manifest.documents.get(doc.doc_id)
             if record is not None and record.content_hash == doc.content_hash:
@@ -125,33 +133,20 @@ class DocumentUpdater:
                       for c in chunk_document(doc, chunker)]
             planned.append((doc, chunks))
         if planned:
-            # Listed before the first chunk is stored: if this process dies, the next
-            # update finds and removes what it wrote.
-            now = time.time()
-            manifest.unserved += [UnservedRevision(doc.doc_id, revision, len(chunks), now)
-                                  for doc, chunks in planned]
+            list_unserved(manifest, planned, revision)
             self.store.write_manifest(manifest)
             self._embed(manifest.generation, [c for _, chunks in planned for c in chunks],
                         chunker, report)
         if not planned and not remove:
             report.seconds = time.perf_counter() - started
             return report
-        now = time.time()
-        manifest.unserved = [u for u in manifest.unserved if u.revision != revision]
-        for doc, chunks in planned:
-            old = manifest.documents.get(doc.doc_id)
-            if old is not None:
-                manifest.unserved.append(UnservedRevision(doc.doc_id, old.revision,
-                                                          old.chunks, now))
-            manifest.documents[doc.doc_id] = _record(doc, len(chunks), revision=revision)
+        olds, gone = switch(manifest, planned, revision, remove)
+        for (doc, chunks), old in zip(planned, olds, strict=True):
             report.changes.append(DocumentChange(
                 doc.doc_id, "added" if old is None else "changed", doc.title, len(chunks),
                 len(chunks)))
-        for doc_id in remove:
-            old = manifest.documents.pop(doc_id)
-            manifest.unserved.append(UnservedRevision(doc_id, old.revision, old.chunks, now))
+        for doc_id, old in zip(remove, gone, strict=True):
             report.changes.append(DocumentChange(doc_id, "removed", old.title, old.chunks))
-        manifest.built_at = _now()
         self.store.write_manifest(manifest)  # the switch
         report.unserved_left = bool(manifest.unserved)
         report.seconds = time.perf_counter() - started
