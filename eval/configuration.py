@@ -115,9 +115,8 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     if not config.off_topic_check:
         service.off_topic_margin = None
     if config.batched_encoder:
-        if not hasattr(service.embedder, "attach_bulk"):
+        if not service.use_build_encoder(from_chunks=0):
             raise ConfigError(f"--batched-encoder is e5-small-q4's; {config.embedder} has none")
-        service.use_build_encoder(from_chunks=0)
         note = service.embedder.prepare_bulk()  # type: ignore[attr-defined]
         if note:
             raise ConfigError(note)

