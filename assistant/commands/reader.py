@@ -30,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="share of questions that also get a same-passage negative, one "
                             "of their names swapped for one the passage never mentions "
                             "(default 0, as the shipped adapter was trained)")
+    train.add_argument("--withheld", type=float, metavar="SHARE",
+                       help="share of questions that also get their own passage with the "
+                            "answer's sentence taken out, as a negative (default 0)")
     train.set_defaults(handler=run_train)
     check = actions.add_parser("check", help="check the shipped adapter against its manifest")
     check.add_argument("--json", action="store_true")
@@ -49,10 +52,13 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, epochs=args.epochs)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
-    if args.swapped is not None:
-        if not 0.0 <= args.swapped <= 1.0:
-            raise ConfigError(f"--swapped must be between 0 and 1, not {args.swapped}")
-        config = replace(config, swapped=args.swapped)
+    for name in ("swapped", "withheld"):
+        share = getattr(args, name)
+        if share is None:
+            continue
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"--{name} must be between 0 and 1, not {share}")
+        config = replace(config, **{name: share})
     settings = settings_from(args)
     model_dir = ensure_converted(settings.cache_dir)
     manifest = train(args.facqa, model_dir, args.out, config, log=say)

@@ -16,6 +16,10 @@ held-out sets.
   directs Bulog?" asked as "Who directs Pertamina?" of the Bulog passage). Retrieval
   negatives are about something else; these teach that the passage must be about what
   the question names.
+- Withheld-sentence negatives: the question against its own passage with the sentence
+  that holds the answer taken out. The rest is about the question's subject but does not
+  answer it: the on-topic unanswerable question ("who will pay for the force?" of an
+  article about the force) that neither kind above looks like.
 """
 
 from __future__ import annotations
@@ -125,6 +129,19 @@ def swapped_question(question: str, passage: str, pool: Sequence[str], rng: rand
     return None
 
 
+def withheld_passage(passage: str, answer_start: int, answer: str) -> str | None:
+    """``passage`` without the sentences the answer overlaps; None when nothing would be
+    left or the rest still holds the answer."""
+    from index.chunking import split_sentences
+
+    end = answer_start + len(answer)
+    rest = [s.text for s in split_sentences(passage) if s.end <= answer_start or s.start >= end]
+    text = " ".join(rest)
+    if not rest or contains(text, answer):
+        return None
+    return text
+
+
 def contains(text: str, answer: str) -> bool:
     return normalize(answer) in normalize(text)
 
@@ -142,9 +159,10 @@ def neighbours(own: Sequence[int], embed_q: np.ndarray, embed_p: np.ndarray, k: 
 
 def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarray,
                    passages: Sequence[str], seed: int, negatives: int = 2,
-                   swapped: float = 0.0) -> list[Example]:
+                   swapped: float = 0.0, withheld: float = 0.0) -> list[Example]:
     """Positives (alone, and joined with a retrieved neighbour), retrieved negatives,
-    and for a ``swapped`` share of the records a same-passage negative.
+    and for a ``swapped`` share of the records a same-passage negative with a name
+    swapped, for a ``withheld`` share one with the answer's sentence taken out.
 
     ``embed_q`` has one row per record; ``embed_p`` one per entry of ``passages`` (the
     split's passages, which every record's passage is among).
@@ -162,6 +180,10 @@ def facqa_examples(records: Sequence[QA], embed_q: np.ndarray, embed_p: np.ndarr
             question = swapped_question(r.question, r.passage, pool, rng)
             if question is not None:
                 out.append(Example(question, r.passage, -1, "", f"facqa-{r.lang}-swapped"))
+        if withheld and rng.random() < withheld:
+            rest = withheld_passage(r.passage, r.answer_start, r.answer)
+            if rest is not None:
+                out.append(Example(r.question, rest, -1, "", f"facqa-{r.lang}-withheld"))
         others = [passages[i] for i in candidates if not contains(passages[i], r.answer)]
         for other in others[:negatives]:
             out.append(Example(r.question, other, -1, "", f"facqa-{r.lang}-negative"))

@@ -47,6 +47,9 @@ class TrainConfig:
     #: share of questions that also get a same-passage negative (a name swapped); 0 for
     #: the shipped adapter, which was trained before these existed (``--swapped``)
     swapped: float = 0.0
+    #: share of questions that also get their own passage with the answer's sentence
+    #: taken out, as a negative (``--withheld``)
+    withheld: float = 0.0
     windows_per_example: int = 2
     checkpoint_every: int = 100
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
@@ -92,7 +95,7 @@ def featurize(tokenizer: ReaderTokenizer, examples: Sequence[Example], per_examp
 
 
 def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
-                   article_set: str, log: Log
+                   withheld: float, article_set: str, log: Log
                    ) -> tuple[list[Example], list[QA], dict[str, str]]:
     """Training examples, the dev records, and the hashes of every input."""
     from eval.questionset import load_question_set
@@ -109,7 +112,8 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
         f"over {len(passages)} passages; {len(dev)} dev questions")
     embed_p = embedder.embed_passages(passages)
     embed_q = np.vstack([embedder.embed_question(r.question) for r in train])
-    examples = facqa_examples(train, embed_q, embed_p, passages, seed, negatives, swapped)
+    examples = facqa_examples(train, embed_q, embed_p, passages, seed, negatives, swapped,
+                              withheld)
 
     qset = load_question_set(article_set)
     chunks = [c.text for doc in bundled_documents() for c in chunk_document(doc)]
@@ -123,8 +127,8 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
     return examples, dev, hashes
 
 
-def dev_examples(dev: Sequence[QA], seed: int, negatives: int, swapped: float
-                 ) -> list[Example]:
+def dev_examples(dev: Sequence[QA], seed: int, negatives: int, swapped: float,
+                 withheld: float) -> list[Example]:
     from index.embedders import make_embedder
 
     embedder = make_embedder("e5-small-q4")
@@ -132,7 +136,7 @@ def dev_examples(dev: Sequence[QA], seed: int, negatives: int, swapped: float
     embed_p = embedder.embed_passages(passages)
     embed_q = np.vstack([embedder.embed_question(r.question) for r in dev])
     return [e for e in facqa_examples(dev, embed_q, embed_p, passages, seed, negatives,
-                                      swapped)
+                                      swapped, withheld)
             if not e.source.endswith("-joined")]
 
 
@@ -209,9 +213,10 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = ReaderTokenizer(model_dir / "tokenizer.json")
     examples, dev, hashes = build_examples(facqa_path, config.seed, config.negatives,
-                                           config.swapped, config.article_set, log)
+                                           config.swapped, config.withheld,
+                                           config.article_set, log)
     items = featurize(tokenizer, examples, config.windows_per_example)
-    dev_set = dev_examples(dev, config.seed, 1, config.swapped)
+    dev_set = dev_examples(dev, config.seed, 1, config.swapped, config.withheld)
     log(f"{len(examples)} examples -> {len(items)} windows "
         f"({sum(f.start > 0 for f in items)} answered); {len(dev_set)} dev examples")
 

@@ -1,11 +1,15 @@
 """The reader's same-passage negatives: a name the passage mentions, swapped for one it
-never does."""
+never does; the passage with the answer's sentence taken out."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
-from assistant.reader.data import names_in, swapped_question
+import pytest
+
+from assistant.cli import main
+from assistant.reader.data import names_in, swapped_question, withheld_passage
 
 PASSAGE = ("Direktur Utama Perum Bulog Widjanarko Puspoyo mengatakan stok beras di Jawa "
            "Timur cukup hingga Maret.")
@@ -30,3 +34,35 @@ def test_no_swap_when_the_question_names_nothing_the_passage_mentions() -> None:
     assert swapped_question("Berapa stok beras?", PASSAGE, ["Aceh"], rng) is None
     assert swapped_question("Berapa stok di Papua?", PASSAGE, ["Aceh"], rng) is None
     assert swapped_question("Berapa stok di Jawa Timur?", PASSAGE, [], rng) is None
+
+
+TWO = ("Direktur Utama Perum Bulog Widjanarko Puspoyo mengatakan stok cukup. "
+       "Bulog juga menyiapkan gudang baru di Surabaya.")
+
+
+def test_withheld_passage_drops_the_sentence_that_holds_the_answer() -> None:
+    start = TWO.index("Widjanarko Puspoyo")
+    rest = withheld_passage(TWO, start, "Widjanarko Puspoyo")
+    assert rest == "Bulog juga menyiapkan gudang baru di Surabaya."
+
+
+def test_no_withheld_passage_when_nothing_is_left_or_the_answer_is_repeated() -> None:
+    assert withheld_passage(PASSAGE, PASSAGE.index("Bulog"), "Bulog") is None
+    # The answer is in the first sentence and again in the second: withholding one
+    # sentence would leave an answerable passage labelled unanswerable.
+    assert withheld_passage(TWO, TWO.index("Bulog"), "Bulog") is None
+    # An answer across a sentence boundary takes both sentences out.
+    across = TWO.index("cukup")
+    assert withheld_passage(TWO, across, TWO[across:across + 12]) is None
+
+
+@pytest.mark.parametrize("flag", ["--swapped", "--withheld"])
+def test_train_refuses_a_share_outside_zero_to_one(
+        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facqa = tmp_path / "train.jsonl"
+    facqa.write_text("{}\n")
+    code = main(["reader", "train", "--facqa", str(facqa), "--out", str(tmp_path / "run"),
+                 flag, "1.5"])
+    assert code == 2
+    assert f"{flag} must be between 0 and 1, not 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists(), "refused before training anything"
