@@ -23,12 +23,9 @@ import numpy as np
 
 from assistant.reader.inputs import CLS, PAD, PASSAGE_PREFIX, SEP, ReaderTokenizer
 from assistant.reader.weights import (
-    POSITIONS,
-    TOKEN_TYPES,
     WORD_EMBEDDINGS,
-    RowTable,
+    EmbeddingInputs,
     load_tensors,
-    map_tensor,
 )
 from index.embedders import available_cpus
 
@@ -55,9 +52,7 @@ class PassageEncoder:
         weights = model_dir / "model.safetensors"
         self.graph_path = ensure_encoder_graph(cache_dir, model_dir)
         self._tokenizer = ReaderTokenizer(model_dir / "tokenizer.json")
-        self._words = RowTable(weights, WORD_EMBEDDINGS)
-        self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
-        self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
+        self._inputs = EmbeddingInputs(weights)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or available_cpus()
         options.log_severity_level = 3
@@ -73,7 +68,7 @@ class PassageEncoder:
             ids = self.token_ids(text)
             parts = [ids[a : a + WINDOW] for a in range(0, len(ids), WINDOW)] or [[]]
             windows.extend((i, [CLS, *part, SEP]) for part in parts)
-        sums = np.zeros((len(texts), self._positions.shape[1]), dtype=np.float64)
+        sums = np.zeros((len(texts), self._inputs.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
         order = sorted(range(len(windows)), key=lambda w: -len(windows[w][1]))
         for group in _batches([windows[w] for w in order]):
@@ -101,11 +96,9 @@ class PassageEncoder:
         for row, r in enumerate(rows):
             ids[row, : len(r)] = r
             mask[row, : len(r)] = 1.0
-        embedded = (self._words[ids] + self._positions[None, :width]
-                    + self._token_type).astype(np.float32)
-        bias = ((1.0 - mask[:, None, None, :]) * -10000.0).astype(np.float32)
+        feeds = self._inputs(ids, mask)
         with self._run_lock:
-            hidden = self._session.run(["hidden"], {"embedded": embedded, "bias": bias})[0]
+            hidden = self._session.run(["hidden"], feeds)[0]
         return np.asarray((hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True),
                           dtype=np.float64)
 

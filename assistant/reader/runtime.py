@@ -23,12 +23,9 @@ from assistant.reader.adapter import Adapter, load_shipped
 from assistant.reader.decode import best_span
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.weights import (
-    POSITIONS,
-    TOKEN_TYPES,
     WORD_EMBEDDINGS,
-    RowTable,
+    EmbeddingInputs,
     load_tensors,
-    map_tensor,
     merged_weights,
 )
 
@@ -70,9 +67,7 @@ class Reader:
         self.model_dir, self.graph_path = prepared(cache_dir, self.adapter)
         self.tokenizer = ReaderTokenizer(self.model_dir / "tokenizer.json")
         weights = self.model_dir / "model.safetensors"
-        self._words = RowTable(weights, WORD_EMBEDDINGS)
-        self._positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
-        self._token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
+        self._inputs = EmbeddingInputs(weights)
         self._session = _session(self.graph_path)
 
     def read(self, question: str, passages: Sequence[ReadPassage]) -> Reading | None:
@@ -103,13 +98,11 @@ class Reader:
     def logits(self, windows: Sequence[Window]) -> np.ndarray:
         """``[windows, tokens, 2]`` start and end logits."""
         ids, mask = batch(list(windows))
-        embedded = (self._words[ids]
-                    + self._positions[None, : ids.shape[1]] + self._token_type)
-        bias = ((1.0 - mask[:, None, None, :]) * -10000.0).astype(np.float32)
+        feeds = self._inputs(ids, mask)
         # One run at a time: a run already uses every core, and twenty concurrent runs
         # each held their own activations (a server under load reached 590 MB).
         with _RUN_LOCK:
-            out = self._session.run(["logits"], {"embedded": embedded, "bias": bias})
+            out = self._session.run(["logits"], feeds)
         return np.asarray(out[0])
 
 

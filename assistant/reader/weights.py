@@ -71,6 +71,32 @@ class RowTable:
             os.close(fd)
 
 
+class EmbeddingInputs:
+    """What the graphs (reader and encoder) take: the embedding layer's sum before its
+    LayerNorm, and the attention mask as an additive bias.
+
+    The embedding layer runs here, not in the graph, so the 192 MB word table stays out
+    of the graph and is read a row at a time (``RowTable``).
+    """
+
+    def __init__(self, weights: Path) -> None:
+        self.words = RowTable(weights, WORD_EMBEDDINGS)
+        self.positions = np.array(map_tensor(weights, POSITIONS), dtype=np.float32)
+        # One token type: every input is a single segment, as e5 was trained.
+        self.token_type = np.array(map_tensor(weights, TOKEN_TYPES)[0], dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        return int(self.positions.shape[1])
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """The graph's feeds for ``[rows, tokens]`` ids and mask (1 = a real token)."""
+        embedded = (self.words[ids] + self.positions[None, : ids.shape[1]]
+                    + self.token_type).astype(np.float32)
+        bias = ((1.0 - mask[:, None, None, :]) * -10000.0).astype(np.float32)
+        return {"embedded": embedded, "bias": bias}
+
+
 def load_tensors(path: Path, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     from safetensors.numpy import safe_open
 

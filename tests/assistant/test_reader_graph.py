@@ -29,8 +29,8 @@ from assistant.reader.model import (
 from assistant.reader.runtime import Reader
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
+    EmbeddingInputs,
     load_tensors,
-    map_tensor,
     merged_weights,
 )
 
@@ -105,12 +105,8 @@ def _onnx_logits(model_dir: Path, graph: Path, windows: list[Window]) -> np.ndar
     """What ``Reader.logits`` returns, with the given graph (no shipped adapter needed)."""
     import onnxruntime as ort
 
-    weights = model_dir / "model.safetensors"
-    small = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
     reader = Reader.__new__(Reader)
-    reader._words = map_tensor(weights, WORD_EMBEDDINGS)
-    reader._positions = small["embeddings.position_embeddings.weight"].astype(np.float32)
-    reader._token_type = small["embeddings.token_type_embeddings.weight"][0].astype(np.float32)
+    reader._inputs = EmbeddingInputs(model_dir / "model.safetensors")
     reader._session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
     return reader.logits(windows)
 
