@@ -178,8 +178,7 @@ class IndexBuilder:
             if record is not None and record.content_hash == doc.content_hash:
                 report.unchanged.append(doc.doc_id)
                 continue
-            planned.append((doc, [replace(c, chunk_id=with_revision(c.chunk_id, revision))
-                                  for c in chunk_document(doc, self.chunker)]))
+            planned.append((doc, revised_chunks(doc, self.chunker, revision)))
         if not planned and not removed:
             return report
         if planned:
@@ -228,6 +227,13 @@ class IndexBuilder:
 Planned = list[tuple[Document, list[Chunk]]]
 
 
+def revised_chunks(doc: Document, chunker: ChunkerConfig, revision: str) -> list[Chunk]:
+    """``doc``'s chunks with ids tagged by ``revision``, so they can sit beside the
+    version being served until the switch."""
+    return [replace(c, chunk_id=with_revision(c.chunk_id, revision))
+            for c in chunk_document(doc, chunker)]
+
+
 def list_unserved(manifest: Manifest, planned: Planned, revision: str) -> None:
     """List ``planned``'s chunks under ``revision`` as unserved, before the first is
     stored: if the process dies, the next update finds and removes what it wrote, and
@@ -262,9 +268,8 @@ def switch(manifest: Manifest, planned: Planned, revision: str, removed: Sequenc
     return olds, gone
 
 
-def _record(doc: Document, chunks: int, content_hash: str | None = None,
-            revision: str = "") -> DocumentRecord:
-    return DocumentRecord(content_hash or doc.content_hash, doc.title, doc.lang, doc.source,
+def _record(doc: Document, chunks: int, revision: str = "") -> DocumentRecord:
+    return DocumentRecord(doc.content_hash, doc.title, doc.lang, doc.source,
                           chunks, url=doc.url, published=doc.published, author=doc.author,
                           revision=revision)
 

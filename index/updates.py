@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from index.builder import (
     BuildReport,
@@ -29,13 +29,14 @@ from index.builder import (
     Progress,
     check_embedder,
     list_unserved,
+    revised_chunks,
     switch,
 )
-from index.chunking import Chunk, ChunkerConfig, chunk_document
+from index.chunking import Chunk, ChunkerConfig
 from index.documents import Document
 from index.embedders import TanyaEmbeddings
 from index.errors import CorpusError, DocumentNotFoundError
-from index.manifest import Manifest, with_revision
+from index.manifest import Manifest
 from index.store import ChromaIndex
 
 #: How long a replaced or removed version stays readable after the switch: the serving
@@ -129,9 +130,7 @@ class DocumentUpdater:
                 report.changes.append(DocumentChange(doc.doc_id, "unchanged", record.title,
                                                      record.chunks))
                 continue
-            chunks = [replace(c, chunk_id=with_revision(c.chunk_id, revision))
-                      for c in chunk_document(doc, chunker)]
-            planned.append((doc, chunks))
+            planned.append((doc, revised_chunks(doc, chunker, revision)))
         if planned:
             list_unserved(manifest, planned, revision)
             self.store.write_manifest(manifest)
