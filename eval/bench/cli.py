@@ -33,6 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="only the index build and its growth (with --out: build.json "
                              "and build.md)")
+    parser.add_argument("--answers-only", action="store_true",
+                        help="only warm answer latency (reader on and off, the article and a "
+                             "300-document archive) and the cold ask, a few minutes (with "
+                             "--out: answers.json and answers.md)")
     parser.add_argument("--soak", action="store_true",
                         help="instead: resident memory of a live server under sustained load, "
                              "answering and then rejecting (429), with its slope per minute")
@@ -46,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from assistant.errors import ConfigError
 
     if args.soak:
-        if args.quick or args.growth is not None or args.build_only or args.incremental:
-            raise ConfigError("--quick, --growth, --incremental and --build-only do not go "
-                              "with --soak; a short soak is --minutes 1")
+        if (args.quick or args.growth is not None or args.build_only or args.incremental
+                or args.answers_only):
+            raise ConfigError("--quick, --growth, --incremental, --build-only and "
+                              "--answers-only do not go with --soak; a short soak is "
+                              "--minutes 1")
         return run_soak_command(args)
     if args.minutes is not None:
         raise ConfigError("--minutes goes with --soak")
@@ -66,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.incremental is not None:
         config = replace(config, incremental_base_docs=args.incremental[0],
                          incremental_added=args.incremental[1])
+    if args.answers_only:
+        if args.build_only or args.growth is not None or args.incremental is not None:
+            raise ConfigError("--answers-only measures answers only: --build-only, --growth "
+                              "and --incremental measure builds")
+        return run_answers_only(args, config)
     if args.build_only:
         return run_build_only(args, config)
     results = run_bench(config, say)
@@ -93,6 +104,23 @@ def run_build_only(args: argparse.Namespace, config: Any) -> int:
     if args.out:
         _write(args.out, "build", results, table)
         say(f"bench: wrote {args.out}/build.json, build.md")
+    if args.json:
+        print_json(results)
+    else:
+        print(table)
+    return 0
+
+
+def run_answers_only(args: argparse.Namespace, config: Any) -> int:
+    from assistant.commands.common import print_json, say
+    from eval.bench.report import answers_markdown
+    from eval.bench.runner import run_answers_bench
+
+    results = run_answers_bench(config, say)
+    table = answers_markdown(results)
+    if args.out:
+        _write(args.out, "answers", results, table)
+        say(f"bench: wrote {args.out}/answers.json, answers.md")
     if args.json:
         print_json(results)
     else:

@@ -176,3 +176,27 @@ def soak_markdown(results: dict[str, Any]) -> str:
     rows.append(f"\ntarget: slope <= {results['target_slope_mb_per_min']} MB/min in both runs: "
                 f"{verdict}")
     return "\n".join(rows)
+
+
+def answers_markdown(results: dict[str, Any]) -> str:
+    """The ``--answers-only`` table: warm answer latency (reader on and off) and the cold
+    ask, against their targets."""
+    r = results
+    rows = [("Warm answer p50 / p95, the article, reader on (ms)", r["warm"]["uncached"],
+             "p50 ≤ 60"),
+            ("Warm answer p50 / p95, the article, reader off (ms)",
+             r["warm_reader_off"]["uncached"], "p50 ≤ 25"),
+            (f"Warm answer p50 / p95, {r['warm_archive']['documents']}-document archive, "
+             "reader on (ms)", r["warm_archive"]["reader_on"], "p50 ≤ 60"),
+            (f"Warm answer p50 / p95, {r['warm_archive']['documents']}-document archive, "
+             "reader off (ms)", r["warm_archive"]["reader_off"], ""),
+            ("Cold `tanya ask` p50 / p95 (s)", r["cold_ask"]["seconds"], "≤ 3")]
+    lines = ["| measure | Tanya | target |", "|---|---|---|"]
+    lines += [f"| {name} | {m['p50']:.2f} / {m['p95']:.2f} | {target} |"
+              if "(s)" in name else f"| {name} | {m['p50']:.1f} / {m['p95']:.1f} | {target} |"
+              for name, m, target in rows]
+    breakdown = r["warm"].get("breakdown_p50") or {}
+    if breakdown:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items())
+        lines.append(f"\nReader-on stage medians (ms): {stages}.")
+    return "\n".join(lines) + "\n"

@@ -162,3 +162,46 @@ def _quality(service: Any, questions: Any) -> dict[str, Any]:
         [p.text for p in service.retrieve(q.question, q.history_dicts(), RANK_CUTOFF)],
         q.evidence) for q in questions if q.answerable]
     return quality(ranks)
+
+
+def run_answers_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
+    """Only the answer latency sections (``tanya bench --answers-only``): warm answers
+    with the reader on and off over the article and the archive, and the cold ask; the
+    same code and counts as the full run, in a few minutes."""
+    from assistant.service import TanyaService
+    from assistant.settings import Settings
+    from eval.bench.cold import run_cold
+    from eval.bench.warm import ARCHIVE_DOCUMENTS, run_archive, run_warm
+    from eval.questionset import load_question_set
+    from index.documents import bundled_documents
+
+    started, load_start = time.perf_counter(), load_average()
+    questions = load_question_set("ukraina").questions
+    results: dict[str, Any] = {
+        "schema": 1, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {"quick": config.quick, "answers_only": True}, "machine": machine(),
+        "question_set": {"name": "ukraina", "n": len(questions)}}
+    loads: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tanya-bench-") as tmp:
+        home = Path(tmp)
+        service = TanyaService(Settings(home=home, reader="on"))
+        results["embedder"] = service.embedder.spec
+        service.build(bundled_documents())
+        loads["cold_ask"] = load_average()[0]
+        say(f"bench: cold `tanya ask` x{config.cold_repeats}...")
+        results["cold_ask"] = run_cold(home, config.cold_repeats)
+        loads["warm"] = load_average()[0]
+        say(f"bench: warm answers, {config.warm_calls} calls x{config.warm_repeats}...")
+        results["warm"] = run_warm(service, questions, config.warm_calls, config.warm_repeats)
+        loads["warm_reader_off"] = load_average()[0]
+        say("bench: warm answers with the reader off...")
+        off = TanyaService(Settings(home=home, reader="off"))
+        results["warm_reader_off"] = run_warm(off, questions, config.warm_calls,
+                                              config.warm_repeats)
+        loads["warm_archive"] = load_average()[0]
+        say(f"bench: warm answers over a {ARCHIVE_DOCUMENTS}-document archive...")
+        results["warm_archive"] = run_archive(home, config.warm_calls, config.warm_repeats)
+    results["load_average"] = {"start": load_start, "end": load_average(),
+                               "by_section_1min": loads}
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results

@@ -132,6 +132,42 @@ def test_build_only_measures_the_growth_in_chunks(tmp_path: Path,
     assert results["build_encoder"] == "onnx-fp32" and "embedded by onnx-fp32" in table
 
 
+def test_answers_only_measures_warm_and_cold_answers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tanya bench --answers-only`: the latency sections alone, reader on and off, the
+    archive included (a small one here: its size is not what is tested)."""
+    import eval.bench.warm as warm
+
+    small = warm.archive_documents(12)
+    monkeypatch.setattr(warm, "ARCHIVE_DOCUMENTS", len(small))
+    monkeypatch.setattr(warm, "archive_documents", lambda n=12: small[:n])
+    out = tmp_path / "bench"
+    assert main(["bench", "--answers-only", "--quick", "--json", "--out", str(out)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results == json.loads((out / "answers.json").read_text())
+    assert results["config"] == {"quick": True, "answers_only": True}
+    assert not {"build", "http", "scale", "baseline"} & set(results)
+    for section in (results["warm"], results["warm_reader_off"]):
+        assert section["uncached"]["n_per_repeat"] == 20
+        assert _positive(section["uncached"]["p50"])
+    # The reader's stage is in the reader-on breakdown only: each section ran its own path.
+    assert results["warm"]["breakdown_p50"]["answer"] > 0
+    archive = results["warm_archive"]
+    assert archive["documents"] == 12 and archive["chunks"] >= 12
+    assert _positive(archive["reader_on"]["p50"]) and _positive(archive["reader_off"]["p50"])
+    assert _positive(results["cold_ask"]["seconds"]["p50"])
+    table = (out / "answers.md").read_text()
+    assert table.startswith("| measure | Tanya | target |")
+    assert "12-document archive, reader on" in table and "Reader-on stage medians" in table
+
+
+def test_answers_only_refuses_the_build_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--answers-only", "--build-only"]) == 2
+    assert main(["bench", "--answers-only", "--growth", "1000"]) == 2
+    assert "measures answers only" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [["--growth", "0"], ["--growth", "1000,abc"],
                                   ["--growth", ","], ["--incremental", "100"],
                                   ["--incremental", "0,5"], ["--incremental", "5,-1"]])
