@@ -442,7 +442,8 @@ class TanyaService:
                 passages.append(ReadPassage(p.doc_id, p.text, p.start))
                 continue
             best = max(range(len(mine)), key=lambda i: mine[i].score)
-            start, end = focus([Span(s.start, s.end) for s in mine], best)
+            start, end = focus([Span(s.start, s.end) for s in mine], best,
+                               self.settings.reader_chars)
             passages.append(ReadPassage(p.doc_id, p.text[start - p.start:end - p.start], start))
         return self.reader().read(query, passages)
 

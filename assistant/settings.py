@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from assistant.reader.focus import FOCUS_CHARS
 from index.embedders import DEFAULT_EMBEDDER
 
 _INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,40}[a-z0-9]")
@@ -56,6 +57,10 @@ class Settings:
     # "off": the sentence-only path.
     reader: str = "off"
     reader_threshold: float | None = None
+    # Characters of each retrieved passage the reader reads (its best sentence and the
+    # whole sentences around it): most of an answer's time. The threshold is calibrated
+    # at the default; another value is for measuring (`tanya eval run --reader-chars`).
+    reader_chars: int = FOCUS_CHARS
 
     def __post_init__(self) -> None:
         if not _INDEX_NAME.fullmatch(self.index):
@@ -67,6 +72,9 @@ class Settings:
             raise ConfigError("llm timeout must be positive")
         if self.reader not in ("on", "off"):
             raise ConfigError(f"reader must be 'on' or 'off', not {self.reader!r}")
+        if not 50 <= self.reader_chars <= 5000:
+            raise ConfigError(f"reader chars must be between 50 and 5000, not "
+                              f"{self.reader_chars}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

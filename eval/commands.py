@@ -105,6 +105,9 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
     group.add_argument("--reader", choices=("on", "off"),
                        help="the trained reader (answer span, answerability): on or off "
                             "(default: TANYA_READER, else off)")
+    group.add_argument("--reader-chars", type=int, metavar="N",
+                       help="characters of each passage the reader reads (default 300; "
+                            "the threshold is calibrated at the default)")
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",
@@ -265,7 +268,8 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
     from eval.configuration import EvalConfig
 
     settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
-                                 refusal_threshold=threshold, reader=args.reader)
+                                 refusal_threshold=threshold, reader=args.reader,
+                                 reader_chars=args.reader_chars)
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
                                     min_chars=args.min_chars,
                                     sentence_weight=args.sentence_weight,

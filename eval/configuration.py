@@ -148,6 +148,7 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "threshold_source": source,
             "off_topic_margin": service.off_topic_margin,
             "reader": settings.reader,
+            "reader_chars": settings.reader_chars if settings.reader_on else None,
             "batched_encoder": bool(getattr(service.embedder, "bulk_used", False)),
             "extractive": asdict(service.extractive),
             "index": manifest.name,

@@ -110,3 +110,41 @@ def test_settings_reject_an_unknown_reader_mode() -> None:
 
     with pytest.raises(ConfigError, match="reader must be 'on' or 'off'"):
         Settings(reader="maybe")
+
+
+def test_reader_chars_sets_how_much_of_each_passage_the_reader_reads(
+        reader_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A larger ``reader_chars`` reads more whole sentences around the same best sentence
+    of the same passages; a smaller one reads less (what an answer costs)."""
+    from assistant.reader.runtime import ReadPassage
+
+    reader = reader_service.reader()
+    real_read = reader.read
+    read: dict[int, list[ReadPassage]] = {}
+
+    def spy(question: str, passages: list[ReadPassage]) -> object:
+        read[len(read)] = list(passages)
+        return real_read(question, passages)
+
+    monkeypatch.setattr(reader, "read", spy)
+    for chars in (120, 700):
+        service = TanyaService(reader_service.settings.with_(reader_chars=chars),
+                               embedder=reader_service.embedder)
+        service.ask(ANSWERED[0])
+    small, large = read[0], read[1]
+    assert len(small) == len(large) == 3
+    for a, b in zip(small, large, strict=True):
+        assert a.doc_id == b.doc_id and a.text in b.text
+        assert b.start <= a.start and a.start + len(a.text) <= b.start + len(b.text)
+    assert sum(len(p.text) for p in large) > sum(len(p.text) for p in small)
+    assert max(len(p.text) for p in large) > 300
+
+
+def test_settings_read_reader_chars_and_reject_a_silly_one() -> None:
+    from assistant.errors import ConfigError
+
+    assert Settings.from_env({"TANYA_READER_CHARS": "450"}).reader_chars == 450
+    with pytest.raises(ConfigError, match="reader chars must be between 50 and 5000"):
+        Settings(reader_chars=10)
+    with pytest.raises(ConfigError, match="not a number"):
+        Settings.from_env({"TANYA_READER_CHARS": "lots"})
