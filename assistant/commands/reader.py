@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="where checkpoints, the adapter and its manifest go")
     train.add_argument("--epochs", type=int, help="passes over the data (default 2)")
     train.add_argument("--seed", type=int, help="random seed (default 13)")
+    train.add_argument("--layers", type=int, metavar="N",
+                       help="keep the base's first N of 12 layers (default: all); a "
+                            "shallower reader answers faster")
     train.add_argument("--swapped", type=float, metavar="SHARE",
                        help="share of questions that also get a same-passage negative, one "
                             "of their names swapped for one the passage never mentions "
@@ -52,6 +55,10 @@ def run_train(args: argparse.Namespace) -> int:
         config = replace(config, epochs=args.epochs)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
+    if args.layers is not None:
+        if not 1 <= args.layers <= 12:
+            raise ConfigError(f"--layers must be between 1 and 12, not {args.layers}")
+        config = replace(config, adapter=replace(config.adapter, layers=args.layers))
     for name in ("swapped", "withheld"):
         share = getattr(args, name)
         if share is None:

@@ -37,6 +37,11 @@ class Adapter:
         config = self.manifest["config"]["adapter"]
         return float(config["alpha"]) / float(config["rank"])
 
+    @property
+    def layers(self) -> int:
+        """The base's layers the reader runs (0: all; manifests before the setting)."""
+        return int(self.manifest["config"]["adapter"].get("layers", 0))
+
 
 def load_adapter(directory: Path) -> Adapter:
     """The adapter in ``directory``; raises ReaderUnavailableError naming the fix."""

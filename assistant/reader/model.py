@@ -23,12 +23,14 @@ TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
 @dataclass(frozen=True)
 class AdapterConfig:
     """What is trained: LoRA of ``rank`` on the ``TARGETS`` of layers ``first_layer``
-    up, plus the head."""
+    up, plus the head; the reader keeps the first ``layers`` of the base's layers
+    (0: all of them), so a shallower reader costs proportionally less per token."""
 
     rank: int = 8
     alpha: float = 16.0
     first_layer: int = 0
     dropout: float = 0.1
+    layers: int = 0
 
     @property
     def scale(self) -> float:
@@ -67,6 +69,13 @@ class SpanReader(nn.Module):
         self.config = config
         for p in self.encoder.parameters():
             p.requires_grad = False
+        if config.layers:
+            kept = self.encoder.encoder.layer
+            if not 0 < config.layers <= len(kept):
+                raise ValueError(f"the base has {len(kept)} layers; cannot keep "
+                                 f"{config.layers}")
+            self.encoder.encoder.layer = kept[:config.layers]
+            self.encoder.config.num_hidden_layers = config.layers
         for index, layer in enumerate(self.encoder.encoder.layer):
             if index < config.first_layer:
                 continue

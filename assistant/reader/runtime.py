@@ -150,7 +150,8 @@ def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
             return target
         # The base's 86 MB of layers are read only here, when the graph is first built.
         base = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
-        layers = sum(1 for k in base if k.endswith(".attention.self.query.weight"))
+        layers = adapter.layers or sum(1 for k in base
+                                       if k.endswith(".attention.self.query.weight"))
         fp32 = cache_dir / f".{target.stem}.{os.getpid()}.fp32.onnx"
         tmp = cache_dir / f".{target.stem}.{os.getpid()}.onnx"
         try:

@@ -169,3 +169,46 @@ def test_the_int8_graph_tracks_the_fp32_graph(
         corr = float(np.corrcoef(fp32[:, column], int8[:, column])[0, 1])
         # A sanity bound, not a figure: int8 rounding differs between CPUs.
         assert corr > 0.95, (column, corr)
+
+
+def test_a_shallower_reader_keeps_its_first_layers_and_its_graph_matches(
+        model_dir: Path, windows: list[Window], tmp_path: Path) -> None:
+    """``AdapterConfig(layers=N)``: the training model runs the base's first N layers,
+    adapts only those, and the N-layer graph ``ensure_graph`` builds for such an adapter
+    gives its logits."""
+    import json
+
+    import onnx
+
+    from assistant.reader.adapter import Adapter
+    from assistant.reader.runtime import ensure_graph
+
+    torch.manual_seed(7)
+    config = AdapterConfig(rank=4, dropout=0.0, layers=4)
+    model = SpanReader(load_encoder(model_dir), config)
+    assert len(model.encoder.encoder.layer) == 4
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, LoRALinear):
+                module.lora_b.normal_(0.0, 0.02)
+    state = model.adapter_state()
+    layers_adapted = {int(n.split(".")[3]) for n in state if n.startswith("encoder.encoder")}
+    assert layers_adapted == {0, 1, 2, 3}
+    model.eval()
+    tensors = {n: t.float().numpy() for n, t in state.items()}
+
+    manifest = {"config": {"adapter": config.as_dict()}}
+    adapter = Adapter(tensors, manifest, "test-shallow-" + "0" * 51)
+    assert adapter.layers == 4
+    graph = ensure_graph(tmp_path, model_dir, adapter)
+    norms = [n for n in onnx.load(str(graph)).graph.node if n.op_type == "LayerNormalization"]
+    assert len(norms) == 1 + 2 * 4  # the embeddings' and two per layer
+    base = load_tensors(model_dir / "model.safetensors", skip=(WORD_EMBEDDINGS,))
+    build_graph(merged_weights(base, tensors, config.scale), 4, tmp_path / "fp32.onnx")
+    want = _real(_torch_logits(model, windows), windows)
+    got = _real(_onnx_logits(model_dir, tmp_path / "fp32.onnx", windows), windows)
+    assert float(np.abs(got - want).max()) < TOLERANCE
+    # A manifest from before the setting means every layer.
+    assert Adapter(tensors, json.loads('{"config": {"adapter": {}}}'), "x").layers == 0
+    with pytest.raises(ValueError, match="cannot keep 13"):
+        SpanReader(load_encoder(model_dir), AdapterConfig(layers=13))
