@@ -106,7 +106,7 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                        help="the trained reader (answer span, answerability): on or off "
                             "(default: TANYA_READER, else off)")
     group.add_argument("--reader-chars", type=int, metavar="N",
-                       help="characters of each passage the reader reads (default 300; "
+                       help="characters of each passage the reader reads (default 440; "
                             "the threshold is calibrated at the default)")
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")

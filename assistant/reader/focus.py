@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Characters of a passage the reader reads: about 75 e5 tokens. The reader's graph costs
-# about 0.15 ms per token on 2 cores, so this is most of an answer's time. Measured on
-# archive-dev and ukraina (tanya eval run SET --reader on): 440 -> 300 cut the eval p50 by
-# 14-16 ms with fact recall -0.008 and span F1 -0.014 on archive-dev, refusal at 5% false
-# refusals up (0.739 -> 0.752); 220 lost more (F1 0.714, fact recall 0.915).
-FOCUS_CHARS = 300
+# Characters of a passage the reader reads: about 110 e5 tokens. The reader's graph costs
+# about 0.15 ms per token on 2 cores, so this is most of an answer's time. 300 was tried
+# (tanya eval run SET --reader on --reader-chars 300): about 15 ms less per answer, the
+# same AUROC and refusal on archive-dev and ukraina, span F1 -0.013; recalibrated for it,
+# the blind ukraina-fresh set's fact recall fell under its gate bar (0.792 < 0.81), so
+# the default stays (README, "How much it reads").
+FOCUS_CHARS = 440
 
 
 @dataclass(frozen=True)

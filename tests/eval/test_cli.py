@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,23 @@ def test_the_batched_encoder_is_refused_for_another_embedder(
     err = capsys.readouterr().err
     assert "--batched-encoder is e5-small-q4's; hash:64 has none" in err
     assert "Traceback" not in err
+
+
+def test_reader_chars_reaches_the_service_the_run_asks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--reader-chars`` (else ``TANYA_READER_CHARS``) is what the evaluated service
+    reads with, not only what the report says."""
+    from eval.configuration import open_service
+
+    monkeypatch.delenv("TANYA_READER_CHARS", raising=False)
+    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_chars == 440
+    monkeypatch.setenv("TANYA_READER_CHARS", "360")
+    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_chars == 360
+    config = eval_commands._config(parsed("run", "ukraina", "--reader-chars", "450"),
+                                   None, None)
+    assert config.reader_chars == 450
+    monkeypatch.delenv("TANYA_READER_CHARS")
+    service = open_service(replace(config, embedder="hash:64"), bundled_documents())
+    assert service.settings.reader_chars == 450
+    with pytest.raises(ConfigError, match="reader chars must be between 50 and 5000"):
+        eval_commands._config(parsed("run", "ukraina", "--reader-chars", "5"), None, None)
