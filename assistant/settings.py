@@ -73,8 +73,8 @@ class Settings:
         if self.reader not in ("on", "off"):
             raise ConfigError(f"reader must be 'on' or 'off', not {self.reader!r}")
         if not 50 <= self.reader_chars <= 5000:
-            raise ConfigError(f"reader chars must be between 50 and 5000, not "
-                              f"{self.reader_chars}")
+            raise ConfigError(f"reader chars (--reader-chars, TANYA_READER_CHARS) must be "
+                              f"between 50 and 5000, not {self.reader_chars}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -99,6 +99,8 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
     return {"threshold": round(threshold, 4),
             "thresholds": {lang: round(t, 4) for lang, t in thresholds.items()},
             "adapter_sha256": sha, "embedder": embedder,
+            # What the reader read: a threshold fits the window size it was made at.
+            "reader_chars": config.reader_chars,
             "combiner": combiner.to_dict(),
             "max_false_refusal_rate": max_false_refusal,
             "question_sets": sorted({qset.name for qset, _ in sets}), "sets": report}

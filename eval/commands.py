@@ -106,8 +106,9 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                        help="the trained reader (answer span, answerability): on or off "
                             "(default: TANYA_READER, else off)")
     group.add_argument("--reader-chars", type=int, metavar="N",
-                       help="characters of each passage the reader reads (default 440; "
-                            "the threshold is calibrated at the default)")
+                       help="characters of each passage the reader reads (default: "
+                            "TANYA_READER_CHARS, else 440, what the shipped threshold "
+                            "was calibrated at)")
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",

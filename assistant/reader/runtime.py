@@ -126,6 +126,8 @@ def shared_reader(cache_dir: Path) -> Reader:
 def _graph_key(model_dir: Path, adapter: Adapter) -> str:
     manifest = json.loads((model_dir / "tanya-conversion.json").read_text())
     text = f"{GRAPH_VERSION}:{manifest['source_sha256']}:{adapter.sha256}"
+    if adapter.layers:  # the manifest, not the tensors' hash, says how many layers run
+        text += f":{adapter.layers}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -152,6 +154,7 @@ def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
         base = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
         layers = adapter.layers or sum(1 for k in base
                                        if k.endswith(".attention.self.query.weight"))
+        _check_layers(adapter, layers)
         fp32 = cache_dir / f".{target.stem}.{os.getpid()}.fp32.onnx"
         tmp = cache_dir / f".{target.stem}.{os.getpid()}.onnx"
         try:
@@ -162,6 +165,20 @@ def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
             fp32.unlink(missing_ok=True)
             tmp.unlink(missing_ok=True)
     return target
+
+
+def _check_layers(adapter: Adapter, layers: int) -> None:
+    """The adapter's deltas must end at the last layer the graph runs: a manifest that
+    says more layers than were trained would run the rest unadapted, silently."""
+    from assistant.reader.adapter import ReaderUnavailableError
+
+    adapted = {int(name.split(".")[3]) for name in adapter.tensors
+               if name.startswith("encoder.encoder.layer.")}
+    if adapted and max(adapted) + 1 != layers:
+        raise ReaderUnavailableError(
+            f"the reader's adapter adapts layers up to {max(adapted)}, but its manifest "
+            f"runs {layers}; its adapter.json does not belong to its adapter.safetensors: "
+            "train it again with `tanya reader train` (and the same --layers)")
 
 
 _SESSIONS: dict[Path, Any] = {}

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.errors import ConfigError
 from assistant.reader.data import (
     QA,
     TRANSLATIONS,
@@ -237,7 +238,12 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     checkpoint = out_dir / "checkpoint.pt"
     if checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=False)
-        model.load_adapter(saved["adapter"])
+        try:
+            model.load_adapter(saved["adapter"])
+        except ValueError as exc:
+            raise ConfigError(f"{checkpoint} is from a run with other adapter settings "
+                             f"(--layers?): {exc}; remove it or train into another --out"
+                             ) from None
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
         torch.set_rng_state(saved["rng"])

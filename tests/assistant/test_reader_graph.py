@@ -180,7 +180,7 @@ def test_a_shallower_reader_keeps_its_first_layers_and_its_graph_matches(
 
     import onnx
 
-    from assistant.reader.adapter import Adapter
+    from assistant.reader.adapter import Adapter, ReaderUnavailableError
     from assistant.reader.runtime import ensure_graph
 
     torch.manual_seed(7)
@@ -208,7 +208,13 @@ def test_a_shallower_reader_keeps_its_first_layers_and_its_graph_matches(
     want = _real(_torch_logits(model, windows), windows)
     got = _real(_onnx_logits(model_dir, tmp_path / "fp32.onnx", windows), windows)
     assert float(np.abs(got - want).max()) < TOLERANCE
-    # A manifest from before the setting means every layer.
-    assert Adapter(tensors, json.loads('{"config": {"adapter": {}}}'), "x").layers == 0
+    # A manifest from before the setting means every layer; one that runs more layers
+    # than the deltas adapt is refused, not served with the rest unadapted.
+    unsaid = Adapter(tensors, json.loads('{"config": {"adapter": {}}}'), "x" * 64)
+    (tmp_path / "other").mkdir()
+    assert unsaid.layers == 0
+    with pytest.raises(ReaderUnavailableError, match="adapts layers up to 3, but its "
+                                                     "manifest runs 12"):
+        ensure_graph((tmp_path / "other").resolve(), model_dir, unsaid)
     with pytest.raises(ValueError, match="cannot keep 13"):
         SpanReader(load_encoder(model_dir), AdapterConfig(layers=13))

@@ -144,7 +144,7 @@ def test_settings_read_reader_chars_and_reject_a_silly_one() -> None:
     from assistant.errors import ConfigError
 
     assert Settings.from_env({"TANYA_READER_CHARS": "450"}).reader_chars == 450
-    with pytest.raises(ConfigError, match="reader chars must be between 50 and 5000"):
+    with pytest.raises(ConfigError, match=r"TANYA_READER_CHARS\) must be between 50 and 5000"):
         Settings(reader_chars=10)
     with pytest.raises(ConfigError, match="not a number"):
         Settings.from_env({"TANYA_READER_CHARS": "lots"})

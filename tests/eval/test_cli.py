@@ -310,5 +310,5 @@ def test_reader_chars_reaches_the_service_the_run_asks(
     monkeypatch.delenv("TANYA_READER_CHARS")
     service = open_service(replace(config, embedder="hash:64"), bundled_documents())
     assert service.settings.reader_chars == 450
-    with pytest.raises(ConfigError, match="reader chars must be between 50 and 5000"):
+    with pytest.raises(ConfigError, match=r"TANYA_READER_CHARS\) must be between 50 and 5000"):
         eval_commands._config(parsed("run", "ukraina", "--reader-chars", "5"), None, None)
