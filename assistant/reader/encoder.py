@@ -25,6 +25,7 @@ from assistant.reader.inputs import CLS, PAD, PASSAGE_PREFIX, SEP, ReaderTokeniz
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
     EmbeddingInputs,
+    layer_count,
     load_tensors,
 )
 from index.embedders import available_cpus
@@ -132,7 +133,7 @@ def ensure_encoder_graph(cache_dir: Path, model_dir: Path) -> Path:
         if target.is_file():
             return target
         base = load_tensors(model_dir / "model.safetensors", skip=(WORD_EMBEDDINGS,))
-        layers = sum(1 for k in base if k.endswith(".attention.self.query.weight"))
+        layers = layer_count(base)
         tmp = target.with_name(f".{target.stem}.{os.getpid()}.onnx")
         try:
             build_graph(base, layers, tmp, head=False)

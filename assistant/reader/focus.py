@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Characters of a passage the reader reads: about 110 e5 tokens. The reader's graph costs
-# about 0.15 ms per token on 2 cores, so this is most of an answer's time. 300 was tried
+# Characters of a passage the reader reads: about 110 e5 tokens. The reader's graph is
+# most of an answer's time (tanya bench --answers-only, its stage medians). 300 was tried
 # (tanya eval run SET --reader on --reader-chars 300): about 15 ms less per answer, the
 # same AUROC and refusal on archive-dev and ukraina, span F1 -0.013; recalibrated for it,
 # the blind ukraina-fresh set's fact recall fell under its gate bar (0.792 < 0.81), so
@@ -27,12 +27,10 @@ class Span:
     end: int
 
 
-def focus(sentences: Sequence[Span], best: int, budget: int | None = None
-          ) -> tuple[int, int]:
+def focus(sentences: Sequence[Span], best: int, budget: int) -> tuple[int, int]:
     """Document offsets of the best sentence grown by whole neighbours, the next one
-    first, while the text stays within ``budget`` (default ``FOCUS_CHARS``; the best
-    sentence alone may exceed it)."""
-    budget = FOCUS_CHARS if budget is None else budget
+    first, while the text stays within ``budget`` characters (``Settings.reader_chars``,
+    default ``FOCUS_CHARS``; the best sentence alone may exceed it)."""
     first = last = best
     while True:
         grown = False

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from assistant.reader.adapter import Adapter, load_shipped
+from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
 from assistant.reader.decode import best_span
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
     EmbeddingInputs,
+    layer_count,
     load_tensors,
     merged_weights,
 )
@@ -152,8 +153,7 @@ def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
             return target
         # The base's 86 MB of layers are read only here, when the graph is first built.
         base = load_tensors(weights, skip=(WORD_EMBEDDINGS,))
-        layers = adapter.layers or sum(1 for k in base
-                                       if k.endswith(".attention.self.query.weight"))
+        layers = adapter.layers or layer_count(base)
         _check_layers(adapter, layers)
         fp32 = cache_dir / f".{target.stem}.{os.getpid()}.fp32.onnx"
         tmp = cache_dir / f".{target.stem}.{os.getpid()}.onnx"
@@ -170,8 +170,6 @@ def ensure_graph(cache_dir: Path, model_dir: Path, adapter: Adapter) -> Path:
 def _check_layers(adapter: Adapter, layers: int) -> None:
     """The adapter's deltas must end at the last layer the graph runs: a manifest that
     says more layers than were trained would run the rest unadapted, silently."""
-    from assistant.reader.adapter import ReaderUnavailableError
-
     adapted = {int(name.split(".")[3]) for name in adapter.tensors
                if name.startswith("encoder.encoder.layer.")}
     if adapted and max(adapted) + 1 != layers:

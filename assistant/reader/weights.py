@@ -108,6 +108,11 @@ def load_tensors(path: Path, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray
     return out
 
 
+def layer_count(tensors: dict[str, np.ndarray]) -> int:
+    """How many encoder layers ``tensors`` (transformers' BERT names) hold."""
+    return sum(1 for name in tensors if name.endswith(".attention.self.query.weight"))
+
+
 def merged_weights(base: dict[str, np.ndarray], adapter: dict[str, np.ndarray], scale: float
                    ) -> dict[str, np.ndarray]:
     """``base`` with every LoRA pair folded in (W + scale * B A) and the head added.

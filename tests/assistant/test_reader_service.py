@@ -120,10 +120,10 @@ def test_reader_chars_sets_how_much_of_each_passage_the_reader_reads(
 
     reader = reader_service.reader()
     real_read = reader.read
-    read: dict[int, list[ReadPassage]] = {}
+    read: list[list[ReadPassage]] = []
 
     def spy(question: str, passages: list[ReadPassage]) -> object:
-        read[len(read)] = list(passages)
+        read.append(list(passages))
         return real_read(question, passages)
 
     monkeypatch.setattr(reader, "read", spy)
@@ -131,7 +131,7 @@ def test_reader_chars_sets_how_much_of_each_passage_the_reader_reads(
         service = TanyaService(reader_service.settings.with_(reader_chars=chars),
                                embedder=reader_service.embedder)
         service.ask(ANSWERED[0])
-    small, large = read[0], read[1]
+    small, large = read
     assert len(small) == len(large) == 3
     for a, b in zip(small, large, strict=True):
         assert a.doc_id == b.doc_id and a.text in b.text
