@@ -68,7 +68,8 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    """Installation, embedder, store and index, in that order."""
+    """Installation, embedder, store and index, in that order; then the reader, when it
+    is on."""
     installation = check_installation()
     embedder, embedder_check = check_embedder_loads(settings)
     store, store_check = check_store(settings)
@@ -79,7 +80,11 @@ def run_checks(settings: Settings) -> list[Check]:
             f"index {settings.index!r} is not built", _command(settings, "index build"))
     else:
         index_check = Check("index", "not checked: the store is unusable", skipped=True)
-    return [installation, embedder_check, store_check, index_check]
+    checks = [installation, embedder_check, store_check, index_check]
+    if settings.reader_on:
+        spec = embedder.calibration_spec if embedder is not None else settings.embedder
+        checks.append(check_reader(settings, spec))
+    return checks
 
 
 # -- installation ---------------------------------------------------------------------
@@ -272,6 +277,52 @@ def _count_problems(store: ChromaIndex, manifest: Manifest) -> list[str]:
         problems.append(f"the chunks list {spans} sentences, the store holds {sentence_count} "
                         "sentence vectors")
     return problems
+
+
+# -- reader ---------------------------------------------------------------------------
+CALIBRATE_READER = "tanya eval calibrate-reader archive-dev ukraina ukraina-heldout offtopic"
+
+
+def check_reader(settings: Settings, embedder: str) -> Check:
+    """The shipped adapter matches its manifest, and the refusal thresholds were
+    calibrated for it, this embedder and this window size (``reader_chars``): another
+    adapter or embedder leaves the reader uncalibrated (it never refuses), another
+    window size shifts its scores."""
+    from assistant.calibration import load_calibration, reader_entry
+    from assistant.reader.adapter import load_shipped
+
+    check = Check("reader")
+    try:
+        adapter = load_shipped()
+    except TanyaError as exc:
+        message, _, fix = str(exc).partition("; ")
+        return check.fail(message, fix or "reinstall Tanya (`pip install -e .`)")
+    layers = adapter.layers or "all"
+    check.detail = (f"adapter {adapter.sha256[:12]} ({layers} layers), reading "
+                    f"{settings.reader_chars} characters per passage")
+    calibrate = f"{CALIBRATE_READER}{_flag(settings)}"
+    entry = reader_entry(adapter.sha256, embedder)
+    if entry is None:
+        made_for = load_calibration().get("reader") or {}
+        why = (f"it was made for adapter {str(made_for.get('adapter_sha256'))[:12]} with "
+               f"{made_for.get('embedder')}" if made_for else "there is no reader calibration")
+        return check.fail(f"the reader's refusal is not calibrated for this adapter and "
+                          f"{embedder} ({why}), so it refuses at an uncalibrated threshold",
+                          calibrate)
+    made_at = entry.get("reader_chars")
+    if made_at is not None and int(made_at) != settings.reader_chars:
+        check.fail(f"the reader's thresholds were calibrated reading {made_at} characters per "
+                   f"passage, not {settings.reader_chars}: its scores move with the window, "
+                   f"so refusal is off its calibration",
+                   f"set TANYA_READER_CHARS={made_at}, or `{calibrate}`")
+    return check
+
+
+def _flag(settings: Settings) -> str:
+    from assistant.reader.focus import FOCUS_CHARS
+
+    chars = settings.reader_chars
+    return "" if chars == FOCUS_CHARS else f" --reader-chars {chars}"
 
 
 # -- helpers --------------------------------------------------------------------------

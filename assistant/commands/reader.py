@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--withheld", type=float, metavar="SHARE",
                        help="share of questions that also get their own passage with the "
                             "answer's sentence taken out, as a negative (default 0)")
+    train.add_argument("--teacher", type=Path, metavar="DIR",
+                       help="also learn the start/end logits of the trained reader in DIR "
+                            "(its adapter.safetensors and adapter.json), e.g. "
+                            "assistant/reader for the shipped one (default: gold spans only)")
+    train.add_argument("--distill", type=float, metavar="SHARE",
+                       help="with --teacher, the teacher's share of the loss (default 0.5)")
     train.set_defaults(handler=run_train)
     check = actions.add_parser("check", help="check the shipped adapter against its manifest")
     check.add_argument("--json", action="store_true")
@@ -66,6 +72,17 @@ def run_train(args: argparse.Namespace) -> int:
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"--{name} must be between 0 and 1, not {share}")
         config = replace(config, **{name: share})
+    if args.distill is not None:
+        if args.teacher is None:
+            raise ConfigError("--distill needs --teacher DIR (the reader to learn from)")
+        if not 0.0 <= args.distill <= 1.0:
+            raise ConfigError(f"--distill must be between 0 and 1, not {args.distill}")
+        config = replace(config, distill=args.distill)
+    if args.teacher is not None:
+        from assistant.reader.distill import load_teacher
+
+        load_teacher(args.teacher)  # a wrong directory fails now, not after the data
+        config = replace(config, teacher=str(args.teacher))
     settings = settings_from(args)
     model_dir = ensure_converted(settings.cache_dir)
     manifest = train(args.facqa, model_dir, args.out, config, log=say)

@@ -56,6 +56,12 @@ class TrainConfig:
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
     #: the article's question set trained on (the held-out and fresh sets never are)
     article_set: str = "ukraina"
+    #: a trained reader's directory whose logits this one also learns (``--teacher``);
+    #: empty: gold spans only
+    teacher: str = ""
+    #: the share of the loss that is the teacher's (the rest is the gold span's)
+    distill: float = 0.5
+    temperature: float = 2.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,8 +186,14 @@ def evaluate(model: Any, tokenizer: ReaderTokenizer, examples: Sequence[Example]
     }
 
 
-def _loss(model: Any, items: Sequence[Featurized]) -> Any:
+def _loss(model: Any, items: Sequence[Featurized],
+          teacher: Sequence[np.ndarray] | None = None, config: TrainConfig | None = None
+          ) -> Any:
+    """Cross-entropy on the gold start and end; with ``teacher`` logits, mixed with the
+    distillation loss by ``config.distill``."""
     import torch
+
+    from assistant.reader.distill import distill_loss, padded
 
     ids, mask = batch([f.window for f in items])
     allowed = np.zeros(ids.shape, dtype=bool)
@@ -194,7 +206,12 @@ def _loss(model: Any, items: Sequence[Featurized]) -> Any:
     s_gold = torch.tensor([f.start for f in items])
     e_gold = torch.tensor([f.end for f in items])
     ce = torch.nn.functional.cross_entropy
-    return (ce(start, s_gold) + ce(end, e_gold)) / 2
+    gold = (ce(start, s_gold) + ce(end, e_gold)) / 2
+    if teacher is None or config is None:
+        return gold
+    soft = distill_loss(start, end, torch.from_numpy(padded(teacher, ids.shape[1])),
+                        torch.from_numpy(allowed), config.temperature)
+    return (1 - config.distill) * gold + config.distill * soft
 
 
 def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
@@ -220,6 +237,13 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     dev_set = dev_examples(dev, config.seed, 1, config.swapped, config.withheld)
     log(f"{len(examples)} examples -> {len(items)} windows "
         f"({sum(f.start > 0 for f in items)} answered); {len(dev_set)} dev examples")
+    soft: list[np.ndarray] | None = None
+    if config.teacher:
+        from assistant.reader.distill import cached_teacher_logits
+
+        soft, hashes["teacher"] = cached_teacher_logits(
+            Path(config.teacher), model_dir, [f.window for f in items],
+            out_dir / "teacher-logits.npz", log)
 
     model = SpanReader(load_encoder(model_dir), config.adapter)
     head = [p for n, p in model.named_parameters() if n.startswith("head.")]
@@ -252,7 +276,9 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     model.train()
     tick = time.time()
     while step < total:
-        loss = _loss(model, [items[i] for i in order[step]])
+        rows = order[step]
+        loss = _loss(model, [items[i] for i in rows],
+                     None if soft is None else [soft[i] for i in rows], config)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(lora + head, 1.0)
         optimizer.step()

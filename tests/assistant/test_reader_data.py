@@ -66,3 +66,21 @@ def test_train_refuses_a_share_outside_zero_to_one(
     assert code == 2
     assert f"{flag} must be between 0 and 1, not 1.5" in capsys.readouterr().err
     assert not (tmp_path / "run").exists(), "refused before training anything"
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--distill", "0.5"], "--distill needs --teacher DIR"),
+    (["--teacher", "T", "--distill", "2"], "--distill must be between 0 and 1, not 2.0"),
+    (["--teacher", "T"], "--teacher {tmp}/T: the reader's adapter is missing from {tmp}/T"),
+])
+def test_train_refuses_a_teacher_it_cannot_use(
+        flags: list[str], message: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    facqa = tmp_path / "train.jsonl"
+    facqa.write_text("{}\n")
+    flags = [str(tmp_path / f) if f == "T" else f for f in flags]
+    code = main(["reader", "train", "--facqa", str(facqa), "--out", str(tmp_path / "run"),
+                 *flags])
+    assert code == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+    assert not (tmp_path / "run").exists(), "refused before training anything"

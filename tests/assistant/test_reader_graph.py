@@ -218,3 +218,35 @@ def test_a_shallower_reader_keeps_its_first_layers_and_its_graph_matches(
         ensure_graph((tmp_path / "other").resolve(), model_dir, unsaid)
     with pytest.raises(ValueError, match="cannot keep 13"):
         SpanReader(load_encoder(model_dir), AdapterConfig(layers=13))
+
+
+def test_teacher_labels_each_window_as_if_alone_and_keeps_them(
+        model_dir: Path, windows: list[Window], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tanya reader train --teacher``: the teacher's logits per window do not depend on
+    what it was batched with (padding), and a resumed run reuses them only for the
+    same teacher and windows."""
+    from assistant.reader import distill
+    from assistant.reader.adapter import SHIPPED_DIR, load_shipped
+
+    logs: list[str] = []
+    cache = tmp_path / "teacher-logits.npz"
+    labels, sha = distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows, cache,
+                                                logs.append)
+    assert sha == load_shipped().sha256
+    assert [x.shape for x in labels] == [(len(w.ids), 2) for w in windows]
+    model = distill.teacher_model(load_shipped(), model_dir)
+    for window, got in zip(windows, labels, strict=True):
+        alone = _torch_logits(model, [window])[0]
+        assert float(np.abs(alone - got).max()) < TOLERANCE
+
+    def relabel(*_: Any) -> Any:
+        raise AssertionError("labelled again")
+
+    monkeypatch.setattr(distill, "teacher_model", relabel)
+    again, _ = distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows, cache,
+                                             logs.append)
+    assert all(np.array_equal(a, b) for a, b in zip(labels, again, strict=True))
+    assert logs[-1] == f"teacher logits reused from {cache}"
+    with pytest.raises(AssertionError, match="labelled again"):
+        distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows[:2], cache, logs.append)

@@ -167,3 +167,60 @@ def test_a_fresh_install_with_the_default_embedder(tmp_path: Path) -> None:
     assert report["store"]["ok"]
     assert report["index"]["problems"] == [
         {"message": "index 'default' is not built", "fix": "tanya index build"}]
+
+
+def _calibrated(monkeypatch: pytest.MonkeyPatch, **entry: Any) -> None:
+    """A calibration whose reader entry is made for the shipped adapter and ``hash:64``."""
+    from assistant import calibration
+    from assistant.reader.adapter import load_shipped
+
+    reader = {"adapter_sha256": load_shipped().sha256, "embedder": "hash:64",
+              "threshold": 0.0, **entry}
+    monkeypatch.setattr(calibration, "load_calibration", lambda: {"reader": reader})
+
+
+def test_the_reader_is_checked_only_when_it_is_on(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _, report = check(capsys)
+    assert "reader" not in report
+    monkeypatch.setenv("TANYA_READER", "on")
+    _, report = check(capsys)
+    [problem] = problems(report, "reader")
+    assert "not calibrated for this adapter and hash:64" in problem, problem
+    assert problem.endswith("fix: tanya eval calibrate-reader archive-dev ukraina "
+                            "ukraina-heldout offtopic"), problem
+    _calibrated(monkeypatch, reader_chars=440)
+    _, report = check(capsys)
+    assert report["reader"]["ok"], report["reader"]
+    assert "reading 440 characters per passage" in report["reader"]["detail"]
+
+
+def test_a_window_size_other_than_the_calibrations_is_named(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TANYA_READER", "on")
+    monkeypatch.setenv("TANYA_READER_CHARS", "300")
+    _calibrated(monkeypatch, reader_chars=440)
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "reader")
+    assert "calibrated reading 440 characters per passage, not 300" in problem, problem
+    assert "set TANYA_READER_CHARS=440, or `tanya eval calibrate-reader" in problem
+    assert problem.endswith("--reader-chars 300`"), problem
+    # A calibration made before it recorded its window size is not second-guessed.
+    _calibrated(monkeypatch)
+    _, report = check(capsys)
+    assert report["reader"]["ok"], report["reader"]
+
+
+def test_a_missing_adapter_is_named_with_its_fix(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.reader import adapter
+
+    monkeypatch.setenv("TANYA_READER", "on")
+    monkeypatch.setattr(adapter, "SHIPPED_DIR", tmp_path)
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "reader")
+    assert f"the reader's adapter is missing from {tmp_path}" in problem, problem
+    assert "fix: reinstall Tanya" in problem and "tanya reader train" in problem

@@ -1,0 +1,126 @@
+"""Distillation: a trained reader (the teacher) labels every training window with its
+start and end logits, and a smaller reader learns those distributions beside the gold
+span. The teacher's soft labels say which other tokens were nearly right, which a
+shallower reader cannot work out from one gold token alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import ConfigError
+from assistant.reader.adapter import Adapter
+from assistant.reader.inputs import Window, batch
+
+Log = Callable[[str], None]
+
+#: windows per teacher forward pass (similar lengths together: little padding)
+TEACHER_BATCH = 16
+
+
+def load_teacher(directory: Path) -> Adapter:
+    """The teacher's adapter; a missing or mismatched one is a ConfigError naming
+    ``--teacher``."""
+    from assistant.reader.adapter import ReaderUnavailableError, load_adapter
+
+    try:
+        return load_adapter(directory)
+    except ReaderUnavailableError as exc:
+        raise ConfigError(f"--teacher {directory}: {exc}") from None
+
+
+def teacher_model(adapter: Adapter, model_dir: Path) -> Any:
+    """The teacher as a torch model in eval mode."""
+    import torch
+
+    from assistant.reader.model import AdapterConfig, SpanReader, load_encoder
+
+    settings = dict(adapter.manifest["config"]["adapter"])
+    settings["dropout"] = 0.0
+    model = SpanReader(load_encoder(model_dir), AdapterConfig(**settings))
+    model.load_adapter({name: torch.from_numpy(np.asarray(t, dtype=np.float32))
+                        for name, t in adapter.tensors.items()})
+    model.eval()
+    return model
+
+
+def teacher_logits(model: Any, windows: Sequence[Window], log: Log) -> list[np.ndarray]:
+    """Per window, the teacher's ``[tokens, 2]`` start/end logits (float32)."""
+    import torch
+
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
+    out: list[np.ndarray] = [np.empty((0, 2), np.float32)] * len(windows)
+    with torch.inference_mode():
+        for n, first in enumerate(range(0, len(order), TEACHER_BATCH)):
+            rows = order[first:first + TEACHER_BATCH]
+            ids, mask = batch([windows[i] for i in rows])
+            start, end = model(torch.from_numpy(ids), torch.from_numpy(mask))
+            both = torch.stack([start, end], dim=-1).numpy().astype(np.float32)
+            for row, i in enumerate(rows):
+                out[i] = both[row, : len(windows[i].ids)].copy()
+            if n % 50 == 0:
+                log(f"teacher: {first + len(rows)}/{len(windows)} windows")
+    return out
+
+
+def windows_key(windows: Sequence[Window]) -> str:
+    """A hash of the windows' token ids: a cached labelling is reused only for the same
+    windows."""
+    digest = hashlib.sha256()
+    for w in windows:
+        digest.update(np.asarray(w.ids, dtype=np.int64).tobytes() + b"|")
+    return digest.hexdigest()
+
+
+def cached_teacher_logits(directory: Path, model_dir: Path, windows: Sequence[Window],
+                          cache: Path, log: Log) -> tuple[list[np.ndarray], str]:
+    """``teacher_logits`` for the teacher in ``directory``, kept in ``cache`` so a
+    resumed run does not label again; returns them and the teacher's sha256."""
+    key = windows_key(windows)
+    adapter = load_teacher(directory)
+    sha = adapter.sha256
+    if cache.is_file():
+        saved = np.load(cache)
+        if str(saved["teacher"]) == sha and str(saved["windows"]) == key:
+            lengths = saved["lengths"]
+            flat = saved["logits"]
+            bounds = np.concatenate([[0], np.cumsum(lengths)])
+            log(f"teacher logits reused from {cache}")
+            return [flat[bounds[i]:bounds[i + 1]] for i in range(len(lengths))], sha
+    logits = teacher_logits(teacher_model(adapter, model_dir), windows, log)
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, teacher=sha, windows=key, lengths=np.array([len(x) for x in logits]),
+             logits=np.concatenate(logits))
+    tmp.replace(cache)
+    return logits, sha
+
+
+def distill_loss(start: Any, end: Any, teacher: Any, allowed: Any, temperature: float
+                 ) -> Any:
+    """KL(teacher || student) of the start and of the end distributions over the tokens
+    a span may use, at ``temperature``, scaled by its square (so its gradients keep
+    their size as the temperature changes). ``teacher`` is ``[batch, tokens, 2]``;
+    ``allowed`` is a bool mask ``[batch, tokens]``."""
+    import torch
+
+    total = start.new_zeros(())
+    for column, student in enumerate((start, end)):
+        s = (student / temperature).masked_fill(~allowed, -1e4)
+        t = (teacher[..., column] / temperature).masked_fill(~allowed, -1e4)
+        target = torch.softmax(t, dim=-1)
+        kl = target * (torch.log_softmax(t, dim=-1) - torch.log_softmax(s, dim=-1))
+        total = total + kl.sum(dim=-1).mean()
+    return total / 2 * temperature ** 2
+
+
+def padded(logits: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """Teacher logits of a batch, padded to ``width`` tokens with zeros."""
+    out = np.zeros((len(logits), width, 2), dtype=np.float32)
+    for row, x in enumerate(logits):
+        out[row, : len(x)] = x
+    return out

@@ -1,0 +1,80 @@
+"""Distillation's loss: the student is pulled toward the teacher's start and end
+distributions over the tokens a span may use, mixed with the gold span's loss."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import torch
+
+from assistant.reader.distill import distill_loss
+from assistant.reader.inputs import Window
+from assistant.reader.train import Featurized, TrainConfig, _loss
+
+
+def _logits(seed: int, shape: tuple[int, ...] = (2, 6)) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_the_loss_is_zero_at_the_teacher_and_grows_away_from_it() -> None:
+    start, end = _logits(1), _logits(2)
+    allowed = torch.ones(2, 6, dtype=torch.bool)
+    teacher = torch.stack([start, end], dim=-1)
+    assert float(distill_loss(start, end, teacher, allowed, 2.0)) == pytest.approx(0, abs=1e-6)
+    near = float(distill_loss(start, end, teacher + 0.1 * _logits(3, (2, 6, 2)), allowed, 2.0))
+    far = float(distill_loss(start, end, teacher + 1.0 * _logits(3, (2, 6, 2)), allowed, 2.0))
+    assert 0 < near < far
+    # A shift of every logit leaves the distributions, and so the loss, unchanged.
+    assert float(distill_loss(start, end, teacher + 3.0, allowed, 2.0)) == pytest.approx(
+        0, abs=1e-5)
+
+
+def test_tokens_no_span_may_use_do_not_count() -> None:
+    start, end = _logits(1), _logits(2)
+    allowed = torch.ones(2, 6, dtype=torch.bool)
+    allowed[:, 4:] = False  # say, the question's tokens or padding
+    teacher = torch.stack([start, end], dim=-1)
+    elsewhere = teacher.clone()
+    elsewhere[:, 4:] += 10 * _logits(5, (2, 2, 2))
+    assert float(distill_loss(start, end, elsewhere, allowed, 2.0)) == pytest.approx(
+        0, abs=1e-6)
+    inside = teacher.clone()
+    inside[:, :2] += 10 * _logits(5, (2, 2, 2))
+    assert float(distill_loss(start, end, inside, allowed, 2.0)) > 0.1
+
+
+class _Fixed:
+    """A stand-in reader that returns the same logits whatever it reads."""
+
+    def __init__(self, start: torch.Tensor, end: torch.Tensor) -> None:
+        self.start, self.end = start, end
+
+    def __call__(self, ids: Any, mask: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.start, self.end
+
+
+def test_the_training_loss_mixes_gold_and_teacher_by_the_share() -> None:
+    window = Window("Bulog", (0, 5, 6, 2), ((-1, -1), (0, 3), (3, 5), (-1, -1)))
+    items = [Featurized(window, 1, 2), Featurized(window, 0, 0)]
+    start, end = _logits(1, (2, 4)), _logits(2, (2, 4))
+    model = _Fixed(start, end)
+    mine = [np.stack([start[r].numpy(), end[r].numpy()], axis=-1) for r in range(2)]
+    other = [x + np.random.default_rng(r).normal(0, 2, x.shape).astype(np.float32)
+             for r, x in enumerate(mine)]
+    config = TrainConfig(teacher="t")
+    gold = float(_loss(model, items))
+    assert gold > 0
+    assert float(_loss(model, items, mine, replace(config, distill=0.0))) == pytest.approx(gold)
+    # All teacher: the student already gives the teacher's logits, so nothing to learn.
+    assert float(_loss(model, items, mine, replace(config, distill=1.0))) == pytest.approx(
+        0, abs=1e-5)
+    soft = float(_loss(model, items, other, replace(config, distill=1.0)))
+    assert soft > 0.01
+    half = float(_loss(model, items, other, replace(config, distill=0.5)))
+    assert half == pytest.approx((gold + soft) / 2, rel=1e-5)
