@@ -285,44 +285,52 @@ CALIBRATE_READER = "tanya eval calibrate-reader archive-dev ukraina ukraina-held
 
 def check_reader(settings: Settings, embedder: str) -> Check:
     """The shipped adapter matches its manifest, and the refusal thresholds were
-    calibrated for it, this embedder and this window size (``reader_chars``): another
-    adapter or embedder leaves the reader uncalibrated (it never refuses), another
+    calibrated for it, this embedder and this window size (``reader_chars``): for another
+    adapter or embedder the reader refuses at an uncalibrated threshold, and another
     window size shifts its scores."""
+    check = Check("reader")
+    try:
+        _check_reader(settings, embedder, check)
+    except Exception as exc:  # a broken calibration file or package: one line, no traceback
+        check.fail(f"the reader cannot be checked ({_short(exc)})",
+                   "reinstall Tanya (`pip install -e .`), or TANYA_READER=off meanwhile")
+    return check
+
+
+def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
     from assistant.calibration import load_calibration, reader_entry
     from assistant.reader.adapter import load_shipped
 
-    check = Check("reader")
     try:
         adapter = load_shipped()
     except TanyaError as exc:
         message, _, fix = str(exc).partition("; ")
-        return check.fail(message, fix or "reinstall Tanya (`pip install -e .`)")
-    layers = adapter.layers or "all"
-    check.detail = (f"adapter {adapter.sha256[:12]} ({layers} layers), reading "
-                    f"{settings.reader_chars} characters per passage")
-    calibrate = f"{CALIBRATE_READER}{_flag(settings)}"
+        check.fail(message, fix or "reinstall Tanya (`pip install -e .`)")
+        return
+    check.detail = (f"adapter {adapter.sha256[:12]} ({adapter.layers or 'all'} layers), "
+                    f"reading {settings.reader_chars} characters per passage")
+    calibrate = CALIBRATE_READER
+    if settings.reader_chars != Settings.reader_chars:
+        calibrate += f" --reader-chars {settings.reader_chars}"
+    if embedder != DEFAULT_EMBEDDER:
+        calibrate += f" --embedder {embedder}"
     entry = reader_entry(adapter.sha256, embedder)
     if entry is None:
         made_for = load_calibration().get("reader") or {}
         why = (f"it was made for adapter {str(made_for.get('adapter_sha256'))[:12]} with "
-               f"{made_for.get('embedder')}" if made_for else "there is no reader calibration")
-        return check.fail(f"the reader's refusal is not calibrated for this adapter and "
-                          f"{embedder} ({why}), so it refuses at an uncalibrated threshold",
-                          calibrate)
+               f"{made_for.get('embedder', DEFAULT_EMBEDDER)}"
+               if made_for.get("adapter_sha256") else "there is no reader calibration")
+        check.fail(f"the reader's refusal is not calibrated for this adapter and "
+                   f"{embedder} ({why}), so it refuses at an uncalibrated threshold",
+                   calibrate)
+        return
     made_at = entry.get("reader_chars")
     if made_at is not None and int(made_at) != settings.reader_chars:
+        restore = ("unset TANYA_READER_CHARS" if int(made_at) == Settings.reader_chars
+                   else f"set TANYA_READER_CHARS={made_at}")
         check.fail(f"the reader's thresholds were calibrated reading {made_at} characters per "
                    f"passage, not {settings.reader_chars}: its scores move with the window, "
-                   f"so refusal is off its calibration",
-                   f"set TANYA_READER_CHARS={made_at}, or `{calibrate}`")
-    return check
-
-
-def _flag(settings: Settings) -> str:
-    from assistant.reader.focus import FOCUS_CHARS
-
-    chars = settings.reader_chars
-    return "" if chars == FOCUS_CHARS else f" --reader-chars {chars}"
+                   f"so refusal is off its calibration", f"{restore}, or `{calibrate}`")
 
 
 # -- helpers --------------------------------------------------------------------------

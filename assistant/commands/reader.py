@@ -52,6 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from assistant.reader.convert import ensure_converted
+    from assistant.reader.distill import load_teacher
     from assistant.reader.train import TrainConfig, train
 
     if not args.facqa.is_file():
@@ -75,16 +76,21 @@ def run_train(args: argparse.Namespace) -> int:
     if args.distill is not None:
         if args.teacher is None:
             raise ConfigError("--distill needs --teacher DIR (the reader to learn from)")
-        if not 0.0 <= args.distill <= 1.0:
-            raise ConfigError(f"--distill must be between 0 and 1, not {args.distill}")
+        if not 0.0 < args.distill <= 1.0:
+            raise ConfigError(f"--distill must be above 0 and at most 1, not {args.distill}"
+                              " (without --teacher, training learns from the gold spans "
+                              "only)")
         config = replace(config, distill=args.distill)
     if args.teacher is not None:
-        from assistant.reader.distill import load_teacher
-
+        if args.teacher.resolve() == args.out.resolve():
+            raise ConfigError(f"--teacher and --out are both {args.out}: the new adapter "
+                              "would overwrite its teacher; train into another --out")
         load_teacher(args.teacher)  # a wrong directory fails now, not after the data
         config = replace(config, teacher=str(args.teacher))
     settings = settings_from(args)
     model_dir = ensure_converted(settings.cache_dir)
+    if args.teacher is not None:
+        load_teacher(args.teacher, model_dir)  # trained on this base?
     manifest = train(args.facqa, model_dir, args.out, config, log=say)
     say(f"adapter written to {args.out / 'adapter.safetensors'}; "
         f"copy it and adapter.json into assistant/reader/ to ship it")

@@ -7,6 +7,7 @@ shallower reader cannot work out from one gold token alone.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,37 @@ Log = Callable[[str], None]
 TEACHER_BATCH = 16
 
 
-def load_teacher(directory: Path) -> Adapter:
-    """The teacher's adapter; a missing or mismatched one is a ConfigError naming
-    ``--teacher``."""
+_TEACHER_FIX = ("pass the --out directory of a `tanya reader train` run (adapter.safetensors "
+                "and adapter.json), e.g. assistant/reader for the shipped reader")
+
+
+def load_teacher(directory: Path, model_dir: Path | None = None) -> Adapter:
+    """The teacher's adapter, refused (a ConfigError naming ``--teacher``) when it is
+    missing, does not match its manifest, or was trained on another base than the one
+    converted in ``model_dir``."""
     from assistant.reader.adapter import ReaderUnavailableError, load_adapter
 
     try:
-        return load_adapter(directory)
+        adapter = load_adapter(directory)
     except ReaderUnavailableError as exc:
-        raise ConfigError(f"--teacher {directory}: {exc}") from None
+        problem = str(exc).partition("; ")[0]
+        raise ConfigError(f"--teacher {directory}: {problem}; {_TEACHER_FIX}") from None
+    if model_dir is not None:
+        made_on = adapter.manifest.get("base", {}).get("source_sha256")
+        base = _base_sha(model_dir)
+        if made_on and made_on != base:
+            raise ConfigError(f"--teacher {directory} was trained on another base "
+                              f"({str(made_on)[:12]}, this one is {base[:12]}); "
+                              + _TEACHER_FIX)
+    return adapter
+
+
+def _base_sha(model_dir: Path) -> str:
+    import json
+
+    from assistant.reader.convert import MANIFEST
+
+    return str(json.loads((model_dir / MANIFEST).read_text())["source_sha256"])
 
 
 def teacher_model(adapter: Adapter, model_dir: Path) -> Any:
@@ -40,11 +63,15 @@ def teacher_model(adapter: Adapter, model_dir: Path) -> Any:
 
     from assistant.reader.model import AdapterConfig, SpanReader, load_encoder
 
-    settings = dict(adapter.manifest["config"]["adapter"])
-    settings["dropout"] = 0.0
-    model = SpanReader(load_encoder(model_dir), AdapterConfig(**settings))
-    model.load_adapter({name: torch.from_numpy(np.asarray(t, dtype=np.float32))
-                        for name, t in adapter.tensors.items()})
+    try:
+        settings = dict(adapter.manifest["config"]["adapter"])
+        settings["dropout"] = 0.0
+        model = SpanReader(load_encoder(model_dir), AdapterConfig(**settings))
+        model.load_adapter({name: torch.from_numpy(np.asarray(t, dtype=np.float32))
+                            for name, t in adapter.tensors.items()})
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"the --teacher adapter does not fit this reader ({exc}); "
+                          + _TEACHER_FIX) from None
     model.eval()
     return model
 
@@ -65,13 +92,14 @@ def teacher_logits(model: Any, windows: Sequence[Window], log: Log) -> list[np.n
                 out[i] = both[row, : len(windows[i].ids)].copy()
             if n % 50 == 0:
                 log(f"teacher: {first + len(rows)}/{len(windows)} windows")
+    log(f"teacher: {len(windows)} windows labelled")
     return out
 
 
-def windows_key(windows: Sequence[Window]) -> str:
-    """A hash of the windows' token ids: a cached labelling is reused only for the same
-    windows."""
-    digest = hashlib.sha256()
+def labels_key(windows: Sequence[Window], teacher_sha: str, base_sha: str) -> str:
+    """What a labelling depends on (the windows' token ids, the teacher, the base): a
+    cached one is reused only when all three are the same."""
+    digest = hashlib.sha256(f"{teacher_sha}:{base_sha}|".encode())
     for w in windows:
         digest.update(np.asarray(w.ids, dtype=np.int64).tobytes() + b"|")
     return digest.hexdigest()
@@ -81,23 +109,40 @@ def cached_teacher_logits(directory: Path, model_dir: Path, windows: Sequence[Wi
                           cache: Path, log: Log) -> tuple[list[np.ndarray], str]:
     """``teacher_logits`` for the teacher in ``directory``, kept in ``cache`` so a
     resumed run does not label again; returns them and the teacher's sha256."""
-    key = windows_key(windows)
-    adapter = load_teacher(directory)
-    sha = adapter.sha256
-    if cache.is_file():
-        saved = np.load(cache)
-        if str(saved["teacher"]) == sha and str(saved["windows"]) == key:
-            lengths = saved["lengths"]
-            flat = saved["logits"]
-            bounds = np.concatenate([[0], np.cumsum(lengths)])
-            log(f"teacher logits reused from {cache}")
-            return [flat[bounds[i]:bounds[i + 1]] for i in range(len(lengths))], sha
-    logits = teacher_logits(teacher_model(adapter, model_dir), windows, log)
+    adapter = load_teacher(directory, model_dir)
+    key = labels_key(windows, adapter.sha256, _base_sha(model_dir))
+    # Built whether or not the labels are cached: building it draws from torch's random
+    # state, so a run restarted after labelling initialises its reader as the first did.
+    model = teacher_model(adapter, model_dir)
+    saved = _read_labels(cache, key, log)
+    if saved is not None:
+        return saved, adapter.sha256
+    logits = teacher_logits(model, windows, log)
     tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, teacher=sha, windows=key, lengths=np.array([len(x) for x in logits]),
+    np.savez(tmp, key=key, lengths=np.array([len(x) for x in logits]),
              logits=np.concatenate(logits))
     tmp.replace(cache)
-    return logits, sha
+    return logits, adapter.sha256
+
+
+def _read_labels(cache: Path, key: str, log: Log) -> list[np.ndarray] | None:
+    """The labels cached under ``key``; None when absent, made for other inputs, or
+    unreadable (it is only a cache: labelling again costs minutes, not the run)."""
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache) as saved:
+            if str(saved["key"]) != key:
+                log(f"{cache} was labelled for other windows or another teacher; "
+                    "labelling again")
+                return None
+            lengths, flat = saved["lengths"], saved["logits"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log(f"{cache} is unreadable ({type(exc).__name__}); labelling again")
+        return None
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    log(f"teacher logits reused from {cache}")
+    return [flat[bounds[i]:bounds[i + 1]] for i in range(len(lengths))]
 
 
 def distill_loss(start: Any, end: Any, teacher: Any, allowed: Any, temperature: float

@@ -57,10 +57,11 @@ class TrainConfig:
     #: the article's question set trained on (the held-out and fresh sets never are)
     article_set: str = "ukraina"
     #: a trained reader's directory whose logits this one also learns (``--teacher``);
-    #: empty: gold spans only
+    #: empty: gold spans only, and the two settings below are unused
     teacher: str = ""
     #: the share of the loss that is the teacher's (the rest is the gold span's)
     distill: float = 0.5
+    #: softens both distributions, so the teacher's near-misses carry weight
     temperature: float = 2.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -187,10 +188,10 @@ def evaluate(model: Any, tokenizer: ReaderTokenizer, examples: Sequence[Example]
 
 
 def _loss(model: Any, items: Sequence[Featurized],
-          teacher: Sequence[np.ndarray] | None = None, config: TrainConfig | None = None
-          ) -> Any:
-    """Cross-entropy on the gold start and end; with ``teacher`` logits, mixed with the
-    distillation loss by ``config.distill``."""
+          teacher_logits: Sequence[np.ndarray] | None = None, distill: float = 0.0,
+          temperature: float = 1.0) -> Any:
+    """Cross-entropy on the gold start and end; with the teacher's logits, mixed with
+    the distillation loss, which takes the ``distill`` share."""
     import torch
 
     from assistant.reader.distill import distill_loss, padded
@@ -207,11 +208,11 @@ def _loss(model: Any, items: Sequence[Featurized],
     e_gold = torch.tensor([f.end for f in items])
     ce = torch.nn.functional.cross_entropy
     gold = (ce(start, s_gold) + ce(end, e_gold)) / 2
-    if teacher is None or config is None:
+    if teacher_logits is None:
         return gold
-    soft = distill_loss(start, end, torch.from_numpy(padded(teacher, ids.shape[1])),
-                        torch.from_numpy(allowed), config.temperature)
-    return (1 - config.distill) * gold + config.distill * soft
+    soft = distill_loss(start, end, torch.from_numpy(padded(teacher_logits, ids.shape[1])),
+                        torch.from_numpy(allowed), temperature)
+    return (1 - distill) * gold + distill * soft
 
 
 def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
@@ -237,11 +238,11 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     dev_set = dev_examples(dev, config.seed, 1, config.swapped, config.withheld)
     log(f"{len(examples)} examples -> {len(items)} windows "
         f"({sum(f.start > 0 for f in items)} answered); {len(dev_set)} dev examples")
-    soft: list[np.ndarray] | None = None
+    labels: list[np.ndarray] | None = None
     if config.teacher:
         from assistant.reader.distill import cached_teacher_logits
 
-        soft, hashes["teacher"] = cached_teacher_logits(
+        labels, hashes["teacher"] = cached_teacher_logits(
             Path(config.teacher), model_dir, [f.window for f in items],
             out_dir / "teacher-logits.npz", log)
 
@@ -260,8 +261,15 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
                                     max(0.0, (total - step) / max(1, total - warmup))))
     step = 0
     checkpoint = out_dir / "checkpoint.pt"
+    # What the loss learns from besides the gold spans; a run resumes only with the same.
+    teaching = ({"teacher": hashes["teacher"], "distill": config.distill,
+                 "temperature": config.temperature} if labels is not None else {})
     if checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=False)
+        if saved.get("teaching", {}) != teaching:
+            raise ConfigError(f"{checkpoint} is from a run with another teacher or --distill "
+                              f"({saved.get('teaching') or 'none'}, now {teaching or 'none'})"
+                              "; remove it or train into another --out")
         try:
             model.load_adapter(saved["adapter"])
         except ValueError as exc:
@@ -278,7 +286,8 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     while step < total:
         rows = order[step]
         loss = _loss(model, [items[i] for i in rows],
-                     None if soft is None else [soft[i] for i in rows], config)
+                     None if labels is None else [labels[i] for i in rows],
+                     config.distill, config.temperature)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(lora + head, 1.0)
         optimizer.step()
@@ -293,7 +302,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
         if step % config.checkpoint_every == 0 or step == total:
             torch.save({"adapter": model.adapter_state(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "rng": torch.get_rng_state(),
-                        "step": step}, checkpoint)
+                        "step": step, "teaching": teaching}, checkpoint)
     metrics = {lang: evaluate(model, tokenizer, [e for e in dev_set
                                                  if e.source.startswith(f"facqa-{lang}")])
                for lang in ("id", "en")}

@@ -1,5 +1,6 @@
 """The reader's same-passage negatives: a name the passage mentions, swapped for one it
-never does; the passage with the answer's sentence taken out."""
+never does; the passage with the answer's sentence taken out. And what ``tanya reader
+train`` refuses before it builds any data (here because it needs no torch)."""
 
 from __future__ import annotations
 
@@ -70,15 +71,21 @@ def test_train_refuses_a_share_outside_zero_to_one(
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--distill", "0.5"], "--distill needs --teacher DIR"),
-    (["--teacher", "T", "--distill", "2"], "--distill must be between 0 and 1, not 2.0"),
-    (["--teacher", "T"], "--teacher {tmp}/T: the reader's adapter is missing from {tmp}/T"),
+    (["--teacher", "T", "--distill", "2"], "--distill must be above 0 and at most 1, not 2.0"),
+    (["--teacher", "T", "--distill", "0"], "--distill must be above 0 and at most 1, not 0.0"),
+    (["--teacher", "T"], "--teacher {tmp}/T: the reader's adapter is missing from {tmp}/T; "
+                         "pass the --out directory of a `tanya reader train` run "
+                         "(adapter.safetensors and adapter.json), e.g. assistant/reader for "
+                         "the shipped reader\n"),
+    (["--teacher", "{tmp}/run"], "--teacher and --out are both {tmp}/run: the new adapter "
+                                 "would overwrite its teacher"),
 ])
 def test_train_refuses_a_teacher_it_cannot_use(
         flags: list[str], message: str, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     facqa = tmp_path / "train.jsonl"
     facqa.write_text("{}\n")
-    flags = [str(tmp_path / f) if f == "T" else f for f in flags]
+    flags = [str(tmp_path / f) if f == "T" else f.format(tmp=tmp_path) for f in flags]
     code = main(["reader", "train", "--facqa", str(facqa), "--out", str(tmp_path / "run"),
                  *flags])
     assert code == 2

@@ -236,6 +236,10 @@ def test_teacher_labels_each_window_as_if_alone_and_keeps_them(
     assert sha == load_shipped().sha256
     assert [x.shape for x in labels] == [(len(w.ids), 2) for w in windows]
     model = distill.teacher_model(load_shipped(), model_dir)
+    shipped = load_shipped().tensors
+    assert sorted(model.adapter_state()) == sorted(shipped)
+    for name, tensor in model.adapter_state().items():
+        assert np.array_equal(tensor.numpy(), shipped[name].astype(np.float32)), name
     for window, got in zip(windows, labels, strict=True):
         alone = _torch_logits(model, [window])[0]
         assert float(np.abs(alone - got).max()) < TOLERANCE
@@ -243,10 +247,17 @@ def test_teacher_labels_each_window_as_if_alone_and_keeps_them(
     def relabel(*_: Any) -> Any:
         raise AssertionError("labelled again")
 
-    monkeypatch.setattr(distill, "teacher_model", relabel)
+    monkeypatch.setattr(distill, "teacher_logits", relabel)
     again, _ = distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows, cache,
                                              logs.append)
     assert all(np.array_equal(a, b) for a, b in zip(labels, again, strict=True))
     assert logs[-1] == f"teacher logits reused from {cache}"
     with pytest.raises(AssertionError, match="labelled again"):
         distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows[:2], cache, logs.append)
+    monkeypatch.undo()
+    cache.write_bytes(b"not an npz")  # say, a disk error: labelled again, not a traceback
+    relabelled, _ = distill.cached_teacher_logits(SHIPPED_DIR, model_dir, windows, cache,
+                                                  logs.append)
+    assert f"{cache} is unreadable (ValueError); labelling again" in logs
+    assert all(np.abs(a - b).max() < TOLERANCE for a, b in zip(labels, relabelled,
+                                                                strict=True))

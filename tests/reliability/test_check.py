@@ -187,8 +187,9 @@ def test_the_reader_is_checked_only_when_it_is_on(
     _, report = check(capsys)
     [problem] = problems(report, "reader")
     assert "not calibrated for this adapter and hash:64" in problem, problem
+    assert "(it was made for adapter " in problem and "with e5-small-q4)" in problem, problem
     assert problem.endswith("fix: tanya eval calibrate-reader archive-dev ukraina "
-                            "ukraina-heldout offtopic"), problem
+                            "ukraina-heldout offtopic --embedder hash:64"), problem
     _calibrated(monkeypatch, reader_chars=440)
     _, report = check(capsys)
     assert report["reader"]["ok"], report["reader"]
@@ -204,8 +205,12 @@ def test_a_window_size_other_than_the_calibrations_is_named(
     assert code == 1
     [problem] = problems(report, "reader")
     assert "calibrated reading 440 characters per passage, not 300" in problem, problem
-    assert "set TANYA_READER_CHARS=440, or `tanya eval calibrate-reader" in problem
-    assert problem.endswith("--reader-chars 300`"), problem
+    assert "unset TANYA_READER_CHARS, or `tanya eval calibrate-reader" in problem
+    assert problem.endswith("--reader-chars 300 --embedder hash:64`"), problem
+    monkeypatch.setenv("TANYA_READER_CHARS", "440")
+    _calibrated(monkeypatch, reader_chars=300)
+    [problem] = problems(check(capsys)[1], "reader")
+    assert "fix: set TANYA_READER_CHARS=300, or" in problem, problem
     # A calibration made before it recorded its window size is not second-guessed.
     _calibrated(monkeypatch)
     _, report = check(capsys)
@@ -224,3 +229,13 @@ def test_a_missing_adapter_is_named_with_its_fix(
     [problem] = problems(report, "reader")
     assert f"the reader's adapter is missing from {tmp_path}" in problem, problem
     assert "fix: reinstall Tanya" in problem and "tanya reader train" in problem
+
+
+def test_a_broken_calibration_is_one_problem_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TANYA_READER", "on")
+    _calibrated(monkeypatch, reader_chars="many")
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "reader")
+    assert problem.startswith("the reader cannot be checked (invalid literal"), problem
