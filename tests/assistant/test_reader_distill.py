@@ -3,6 +3,7 @@ distributions over the tokens a span may use, mixed with the gold span's loss.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,3 +103,28 @@ def test_cached_labels_are_keyed_by_windows_teacher_and_base() -> None:
                 labels_key([one], "teacher", "base"),
                 labels_key([one, two], "another", "base"),
                 labels_key([one, two], "teacher", "another")}) == 5
+
+
+def test_a_teacher_trained_on_another_base_is_refused(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from assistant.errors import ConfigError
+    from assistant.reader.adapter import ADAPTER_FILE, MANIFEST_FILE, SHIPPED_DIR
+    from assistant.reader.convert import MANIFEST
+    from assistant.reader.distill import load_teacher
+
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    shutil.copy(SHIPPED_DIR / ADAPTER_FILE, teacher / ADAPTER_FILE)
+    manifest = json.loads((SHIPPED_DIR / MANIFEST_FILE).read_text())
+    made_on = manifest["base"]["source_sha256"]
+    (teacher / MANIFEST_FILE).write_text(json.dumps(manifest))
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / MANIFEST).write_text(json.dumps({"source_sha256": made_on}))
+    assert load_teacher(teacher, base).sha256 == manifest["adapter_sha256"]
+    (base / MANIFEST).write_text(json.dumps({"source_sha256": "f" * 64}))
+    with pytest.raises(ConfigError, match=f"--teacher {teacher} was trained on another base "
+                                          rf"\({made_on[:12]}, this one is ffffffffffff\)"):
+        load_teacher(teacher, base)
