@@ -299,13 +299,12 @@ def check_reader(settings: Settings, embedder: str) -> Check:
 
 def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
     from assistant.calibration import load_calibration, reader_entry
-    from assistant.reader.adapter import load_shipped
+    from assistant.reader.adapter import ReaderUnavailableError, load_shipped
 
     try:
         adapter = load_shipped()
-    except TanyaError as exc:
-        message, _, fix = str(exc).partition("; ")
-        check.fail(message, fix or "reinstall Tanya (`pip install -e .`)")
+    except ReaderUnavailableError as exc:
+        check.fail(exc.problem, exc.fix)
         return
     check.detail = (f"adapter {adapter.sha256[:12]} ({adapter.layers or 'all'} layers), "
                     f"reading {settings.reader_chars} characters per passage")

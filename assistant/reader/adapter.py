@@ -21,9 +21,14 @@ _RESTORE = ("reinstall Tanya (`pip install -e .`) to restore the shipped adapter
 
 
 class ReaderUnavailableError(TanyaError):
-    """The reader's adapter (or its cache) is missing or does not match its manifest."""
+    """The reader's adapter (or its cache) is missing or does not match its manifest:
+    ``problem`` says what, ``fix`` what restores it (the message is both)."""
 
     status = 503
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(f"{problem}; {fix}" if fix else problem)
+        self.problem, self.fix = problem, fix
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,8 @@ def load_adapter(directory: Path) -> Adapter:
 
     path, manifest_path = directory / ADAPTER_FILE, directory / MANIFEST_FILE
     if not path.is_file() or not manifest_path.is_file():
-        raise ReaderUnavailableError(f"the reader's adapter is missing from {directory}; "
-                                     + _RESTORE)
+        raise ReaderUnavailableError(f"the reader's adapter is missing from {directory}",
+                                     _RESTORE)
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     try:
@@ -59,16 +64,16 @@ def load_adapter(directory: Path) -> Adapter:
         manifest["config"]["adapter"]["rank"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ReaderUnavailableError(f"the reader's manifest {manifest_path} is unreadable "
-                                     f"({exc}); " + _RESTORE) from None
+                                     f"({exc})", _RESTORE) from None
     if sha != expected:
         raise ReaderUnavailableError(
             f"the reader's adapter {path} does not match its manifest (sha256 {sha[:12]}, "
-            f"expected {str(expected)[:12]}); " + _RESTORE)
+            f"expected {str(expected)[:12]})", _RESTORE)
     try:
         tensors = load(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise ReaderUnavailableError(f"the reader's adapter {path} is corrupt ({exc}); "
-                                     + _RESTORE) from None
+        raise ReaderUnavailableError(f"the reader's adapter {path} is corrupt ({exc})",
+                                     _RESTORE) from None
     return Adapter(dict(tensors), manifest, sha)
 
 

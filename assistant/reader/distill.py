@@ -37,8 +37,7 @@ def load_teacher(directory: Path, model_dir: Path | None = None) -> Adapter:
     try:
         adapter = load_adapter(directory)
     except ReaderUnavailableError as exc:
-        problem = str(exc).partition("; ")[0]
-        raise ConfigError(f"--teacher {directory}: {problem}; {_TEACHER_FIX}") from None
+        raise ConfigError(f"--teacher {directory}: {exc.problem}; {_TEACHER_FIX}") from None
     if model_dir is not None:
         made_on = adapter.manifest.get("base", {}).get("source_sha256")
         base = _base_sha(model_dir)

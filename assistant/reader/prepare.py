@@ -49,7 +49,7 @@ def _run_child(cache_dir: Path) -> None:
     tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
     raise ReaderUnavailableError(
         f"preparing the reader's cache in {cache_dir} failed (exit {done.returncode}: "
-        f"{' / '.join(tail) or 'no output'}); delete that directory and retry, or set "
+        f"{' / '.join(tail) or 'no output'})", "delete that directory and retry, or set "
         "TANYA_READER=off to answer without the reader")
 
 

@@ -175,7 +175,7 @@ def _check_layers(adapter: Adapter, layers: int) -> None:
     if adapted and max(adapted) + 1 != layers:
         raise ReaderUnavailableError(
             f"the reader's adapter adapts layers up to {max(adapted)}, but its manifest "
-            f"runs {layers}; its adapter.json does not belong to its adapter.safetensors: "
+            f"runs {layers}: its adapter.json does not belong to its adapter.safetensors",
             "train it again with `tanya reader train` (and the same --layers)")
 
 
