@@ -18,8 +18,10 @@ from index.store import ChromaIndex, StoredPassage
 
 _CANDIDATES = 20
 DEFAULT_SENTENCE_WEIGHT = 0.7
-# Sentence vectors never change within a generation, so they are kept after first use
-# (1.7 of the 6 ms a retrieval took); the bound keeps a large index's memory in check.
+# A chunk's text, metadata and sentence vectors never change within a generation, so
+# they are kept after first use: the searches then fetch ids and distances only (a
+# retrieval over a 300-document archive took 6 ms fetching them every time). The bound
+# keeps a large index's memory in check.
 _CACHED_PASSAGES = 20_000
 
 
@@ -28,6 +30,14 @@ class Retrieved:
     """Top passages, best first, with the vectors of their sentences in order."""
 
     passages: list[StoredPassage]
+    sentence_vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """What is kept of a stored chunk: the passage (score 0) and its sentence vectors."""
+
+    passage: StoredPassage
     sentence_vectors: np.ndarray
 
 
@@ -52,56 +62,54 @@ class PassageRetriever:
         self.lexical = lexical
         self.lexical_ids = lexical_ids or []
         self.serves = serves
-        self._sentence_cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, _Chunk] = {}
         self._cache_lock = threading.Lock()
 
     def retrieve(self, vector: np.ndarray, query: str, k: int) -> Retrieved:
         n = max(k, _CANDIDATES)
-        dense = self.store.query(self.generation, vector, n)
-        known = {p.chunk_id for p in dense}
+        dense = self.store.query_ids(self.generation, vector, n)
+        similarity = dict(dense)
         # Fewer than n back means the store holds no other chunk, so the sentence
         # collection cannot add a candidate: skip its query (small indexes, 1-4 ms).
         found_by_sentence = (self.store.query_sentences(self.generation, vector, n)
                              if len(dense) >= n else [])
-        extra = [c for c in found_by_sentence if c not in known]
-        candidates = self._served(dense + self.store.get_passages(self.generation, extra))
-        sentence_vectors = self._sentence_vectors(candidates)
+        extra = [c for c in found_by_sentence if c not in similarity]
+        chunks = self._served(self._chunks([c for c, _ in dense] + extra))
+        # Chunks found by their sentences only keep score 0, as the store returns them.
+        candidates = [replace(c.passage, score=similarity.get(c.passage.chunk_id, 0.0))
+                      for c in chunks]
+        rows = {c.passage.chunk_id: c.sentence_vectors for c in chunks}
+        sentence_vectors = _stack([c.sentence_vectors for c in chunks])
         ranked = self._rerank(candidates, sentence_vectors, vector)
         if self.lexical is not None:
             ranked = self._fuse(ranked, query)
         top = ranked[:k]
-        rows, offset = {}, 0
-        for passage in candidates:
-            count = len(passage.sentence_spans)
-            rows[passage.chunk_id] = sentence_vectors[offset : offset + count]
-            offset += count
-        picked = [rows[p.chunk_id] for p in top]
-        return Retrieved(top, np.vstack(picked) if picked else sentence_vectors[:0])
+        return Retrieved(top, _stack([rows[p.chunk_id] for p in top]))
 
-    def _served(self, passages: list[StoredPassage]) -> list[StoredPassage]:
+    def _served(self, chunks: list[_Chunk]) -> list[_Chunk]:
         if self.serves is None:
-            return passages
+            return chunks
         serves = self.serves
-        return [p for p in passages if serves(p.doc_id, p.chunk_id)]
+        return [c for c in chunks if serves(c.passage.doc_id, c.passage.chunk_id)]
 
-    def _sentence_vectors(self, passages: list[StoredPassage]) -> np.ndarray:
-        """The store's ``sentence_vectors``, asking it only for passages not seen before."""
+    def _chunks(self, chunk_ids: list[str]) -> list[_Chunk]:
+        """The chunks by id, in that order (those the store no longer holds left out),
+        asking the store only for chunks not seen before."""
         with self._cache_lock:
-            known = {p.chunk_id: self._sentence_cache[p.chunk_id] for p in passages
-                     if p.chunk_id in self._sentence_cache}
-        missing = [p for p in passages if p.chunk_id not in known]
+            known = {c: self._cache[c] for c in chunk_ids if c in self._cache}
+        missing = [c for c in chunk_ids if c not in known]
         if missing:
-            fetched, offset = self.store.sentence_vectors(self.generation, missing), 0
-            for passage in missing:
+            passages = self.store.get_passages(self.generation, missing)
+            fetched, offset = self.store.sentence_vectors(self.generation, passages), 0
+            for passage in passages:
                 count = len(passage.sentence_spans)
-                known[passage.chunk_id] = fetched[offset : offset + count]
+                known[passage.chunk_id] = _Chunk(passage, fetched[offset : offset + count])
                 offset += count
             with self._cache_lock:
-                room = max(_CACHED_PASSAGES - len(self._sentence_cache), 0)
-                for passage in missing[:room]:
-                    self._sentence_cache[passage.chunk_id] = known[passage.chunk_id]
-        parts = [known[p.chunk_id] for p in passages if p.sentence_spans]
-        return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+                room = max(_CACHED_PASSAGES - len(self._cache), 0)
+                for passage in passages[:room]:
+                    self._cache[passage.chunk_id] = known[passage.chunk_id]
+        return [known[c] for c in chunk_ids if c in known]
 
     def _rerank(
         self, candidates: list[StoredPassage], sentence_vectors: np.ndarray, vector: np.ndarray
@@ -125,3 +133,10 @@ class PassageRetriever:
         by_id = {p.chunk_id: p for p in ranked}
         order = [cid for cid in rrf_fuse([p.chunk_id for p in ranked], lexical) if cid in by_id]
         return [by_id[cid] for cid in order]
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    """Sentence vectors of several passages as one array (passages without sentences
+    add no rows)."""
+    rows = [p for p in parts if len(p)]
+    return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

@@ -307,11 +307,23 @@ class ChromaIndex:
                 strict=True)
         ]
 
+    def query_ids(self, generation: str, vector: np.ndarray, k: int
+                  ) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``k`` chunks nearest to ``vector``, best
+        first: the search alone, for a caller that keeps the chunks' texts (fetching
+        documents and metadata doubled a query's time)."""
+        got = self._guard(lambda: self._collections(generation)[0].query(
+            query_embeddings=[vector], n_results=max(1, k), include=["distances"]),
+            generation)
+        return [(str(cid), 1.0 - float(dist))
+                for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
+
     def query_sentences(self, generation: str, vector: np.ndarray, k: int) -> list[str]:
         """Chunk ids of the ``k`` sentences nearest to ``vector``, best first, deduplicated."""
         got = self._guard(lambda: self._collections(generation)[1].query(
-            query_embeddings=[vector], n_results=max(1, k), include=["metadatas"]), generation)
-        return list(dict.fromkeys(str(m["chunk_id"]) for m in got["metadatas"][0]))
+            query_embeddings=[vector], n_results=max(1, k), include=[]), generation)
+        # A sentence's id names its chunk (``_sentence_id``): no metadata to fetch.
+        return list(dict.fromkeys(chunk_of_sentence(str(sid)) for sid in got["ids"][0]))
 
     def get_passages(self, generation: str, chunk_ids: Sequence[str]) -> list[StoredPassage]:
         """Chunks by id (score 0), in the order asked."""
@@ -391,6 +403,11 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 def _sentence_id(chunk_id: str, index: int) -> str:
     return f"{chunk_id}:s{index:03d}"
+
+
+def chunk_of_sentence(sentence_id: str) -> str:
+    """The chunk id a sentence id (``_sentence_id``) was made from."""
+    return sentence_id.rsplit(":s", 1)[0]
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:

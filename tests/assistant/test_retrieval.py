@@ -38,4 +38,42 @@ def test_the_cache_is_bounded(hash_service: TanyaService,
     hash_service.reload()
     answer = hash_service.ask("Apa tuntutan Kyiv soal Memorandum Budapest?")
     assert answer.passages  # still answered from what was fetched
-    assert len(hash_service._load().retriever._sentence_cache) == 3
+    assert len(hash_service._load().retriever._cache) == 3
+
+
+def test_kept_chunks_are_not_fetched_again(hash_service: TanyaService,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "What does Kyiv demand?"
+    first = hash_service.ask(question)
+    fetched: list[list[str]] = []
+    get = hash_service.store.get_passages
+
+    def counting(generation: str, chunk_ids: Any) -> Any:
+        fetched.append(list(chunk_ids))
+        return get(generation, chunk_ids)
+
+    monkeypatch.setattr(hash_service.store, "get_passages", counting)
+    hash_service._query_cache.clear()
+    again = hash_service.ask(question)
+    assert fetched == []  # the searches returned ids; the texts were kept
+    assert [(p.chunk_id, p.text, p.score) for p in again.passages] == [
+        (p.chunk_id, p.text, p.score) for p in first.passages]
+
+
+def test_ids_only_search_ranks_as_the_full_query(hash_service: TanyaService) -> None:
+    """The retriever's dense scores are the store's own query's, chunk for chunk."""
+    hash_service.ask("Apa tuntutan Kyiv?")
+    generation = hash_service.manifest().generation
+    for question in ("What does Moscow want?", "Siapa Friedrich Merz?"):
+        vector = hash_service.embedder.embed_question(question)
+        full = hash_service.store.query(generation, vector, 20)
+        ids = hash_service.store.query_ids(generation, vector, 20)
+        assert [c for c, _ in ids] == [p.chunk_id for p in full]
+        assert [s for _, s in ids] == pytest.approx([p.score for p in full])
+
+
+def test_a_sentence_id_names_its_chunk() -> None:
+    from index.store import _sentence_id, chunk_of_sentence
+
+    for chunk in ("doc:0003", "a:s1:0002@r2", "berita:s:0001"):
+        assert chunk_of_sentence(_sentence_id(chunk, 7)) == chunk
