@@ -74,7 +74,7 @@ class PassageRetriever:
         found_by_sentence = (self.store.query_sentences(self.generation, vector, n)
                              if len(dense) >= n else [])
         extra = [c for c in found_by_sentence if c not in similarity]
-        chunks = self._served(self._chunks([c for c, _ in dense] + extra))
+        chunks = self._chunks([c for c, _ in dense] + extra)
         # Chunks found by their sentences only keep score 0, as the store returns them.
         candidates = [replace(c.passage, score=similarity.get(c.passage.chunk_id, 0.0))
                       for c in chunks]
@@ -86,20 +86,22 @@ class PassageRetriever:
         top = ranked[:k]
         return Retrieved(top, _stack([rows[p.chunk_id] for p in top]))
 
-    def _served(self, chunks: list[_Chunk]) -> list[_Chunk]:
+    def _served(self, passages: list[StoredPassage]) -> list[StoredPassage]:
         if self.serves is None:
-            return chunks
+            return passages
         serves = self.serves
-        return [c for c in chunks if serves(c.passage.doc_id, c.passage.chunk_id)]
+        return [p for p in passages if serves(p.doc_id, p.chunk_id)]
 
     def _chunks(self, chunk_ids: list[str]) -> list[_Chunk]:
-        """The chunks by id, in that order (those the store no longer holds left out),
-        asking the store only for chunks not seen before."""
+        """The served chunks among ``chunk_ids``, in that order, asking the store only
+        for chunks not seen before."""
         with self._cache_lock:
             known = {c: self._cache[c] for c in chunk_ids if c in self._cache}
         missing = [c for c in chunk_ids if c not in known]
         if missing:
-            passages = self.store.get_passages(self.generation, missing)
+            # Served ones only, before their sentence vectors are asked for: a version
+            # being written may not have all of them stored yet.
+            passages = self._served(self.store.get_passages(self.generation, missing))
             fetched, offset = self.store.sentence_vectors(self.generation, passages), 0
             for passage in passages:
                 count = len(passage.sentence_spans)

@@ -77,3 +77,31 @@ def test_a_sentence_id_names_its_chunk() -> None:
 
     for chunk in ("doc:0003", "a:s1:0002@r2", "berita:s:0001"):
         assert chunk_of_sentence(_sentence_id(chunk, 7)) == chunk
+
+
+def test_chunks_not_served_are_neither_returned_nor_asked_for_sentences(
+        hash_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """During an update the store also holds a version being written, whose sentence
+    vectors may not all be stored yet: its chunks are dropped before they are asked for."""
+    from assistant.retrieval import PassageRetriever
+
+    hash_service.ask("Apa tuntutan Kyiv?")
+    generation = hash_service.manifest().generation
+    vector = hash_service.embedder.embed_question("Apa tuntutan Kyiv?")
+    everything = PassageRetriever(hash_service.store, generation).retrieve(vector, "", 6)
+    hidden = everything.passages[0].chunk_id
+    asked: list[str] = []
+    fetch = hash_service.store.sentence_vectors
+
+    def recording(generation: str, passages: Any) -> np.ndarray:
+        asked.extend(p.chunk_id for p in passages)
+        return fetch(generation, passages)
+
+    monkeypatch.setattr(hash_service.store, "sentence_vectors", recording)
+    retriever = PassageRetriever(hash_service.store, generation,
+                                 serves=lambda doc_id, chunk_id: chunk_id != hidden)
+    found = retriever.retrieve(vector, "", 5)
+    assert asked and hidden not in asked
+    assert hidden not in [p.chunk_id for p in found.passages]
+    assert [p.chunk_id for p in found.passages] == [
+        p.chunk_id for p in everything.passages if p.chunk_id != hidden][:5]

@@ -81,7 +81,7 @@ def test_embedding_many_passages_leaves_the_model_file_mostly_unmapped() -> None
     embedder = E5SmallQ4Embedder(workers=1)
     question = embedder.embed_question("Apa tuntutan Kyiv?")
     words = "Kyiv Moskow Washington jaminan keamanan pasukan perdamaian Eropa".split()
-    texts = [" ".join(words[i % len(words):] + [f"nomor {i} {i * 7919}"]) for i in range(40)]
+    texts = [" ".join([*words[i % len(words):], f"nomor {i} {i * 7919}"]) for i in range(40)]
     passages = embedder.embed_passages(texts)
     model_file = embedder.model_file()
     assert model_file.is_file()
