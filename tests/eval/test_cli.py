@@ -205,14 +205,14 @@ def parsed(*argv: str) -> argparse.Namespace:
 
 
 @pytest.mark.parametrize("command", ["run", "calibrate"])
-def test_reader_flag_wins_over_tanya_reader_which_wins_over_off(
+def test_reader_flag_wins_over_tanya_reader_which_wins_over_on(
         command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TANYA_READER", raising=False)
-    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "off"
-    monkeypatch.setenv("TANYA_READER", "on")
     assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "on"
-    config = eval_commands._config(parsed(command, "ukraina", "--reader", "off"), None, None)
-    assert config.reader == "off"
+    monkeypatch.setenv("TANYA_READER", "off")
+    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "off"
+    config = eval_commands._config(parsed(command, "ukraina", "--reader", "on"), None, None)
+    assert config.reader == "on"
 
 
 def test_a_bad_reader_value_exits_2(tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
