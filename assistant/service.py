@@ -271,6 +271,24 @@ class TanyaService:
         self.build()
         return True
 
+    def ensure_reader(self, notify: Callable[[str], None] | None = None) -> bool:
+        """With the reader on, prepare its cache (the converted base and the graph) if
+        it is not ready, saying so: about 15 s, once per ``TANYA_CACHE``. Nothing is
+        loaded here (a server's parent process may not answer at all). True if it
+        prepared."""
+        if not self.settings.reader_on:
+            return False
+        from assistant.reader.adapter import load_shipped
+        from assistant.reader.prepare import is_prepared, prepared
+
+        adapter = load_shipped()
+        if is_prepared(self.settings.cache_dir, adapter):
+            return False
+        if notify:
+            notify("Preparing the answer reader's model (first run only, about 15 s)...")
+        prepared(self.settings.cache_dir, adapter)
+        return True
+
     # -- answering ----------------------------------------------------------------------
     def ask(
         self, question: str, history: Sequence[Any] = (), k: int | None = None,

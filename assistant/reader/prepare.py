@@ -24,12 +24,20 @@ _FAILED = 2  # the child's exit status when it reports a TanyaError
 def prepared(cache_dir: Path, adapter: Adapter) -> tuple[Path, Path]:
     """The converted base and the graph for ``adapter``, made by a child process when
     either is missing (the shipped adapter's; any other is built here)."""
-    from assistant.reader.runtime import ensure_graph, graph_path
+    from assistant.reader.runtime import ensure_graph
 
-    model_dir, ready = conversion_target(cache_dir)
-    if not ready or not graph_path(cache_dir, model_dir, adapter).is_file():
+    model_dir, _ = conversion_target(cache_dir)
+    if not is_prepared(cache_dir, adapter):
         _run_child(cache_dir)  # on success both are there: the child converted into model_dir
     return model_dir, ensure_graph(cache_dir, model_dir, adapter)
+
+
+def is_prepared(cache_dir: Path, adapter: Adapter) -> bool:
+    """Whether the converted base and ``adapter``'s graph are both in ``cache_dir``."""
+    from assistant.reader.runtime import graph_path
+
+    model_dir, ready = conversion_target(cache_dir)
+    return ready and graph_path(cache_dir, model_dir, adapter).is_file()
 
 
 def _run_child(cache_dir: Path) -> None:

