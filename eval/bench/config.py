@@ -36,6 +36,6 @@ class BenchConfig:
         return cls(quick=True, cold_repeats=2, warm_calls=20, warm_repeats=1, http_alone=5,
                    http_seconds=2.0, http_max_requests=40, scale_sizes=(500, 1_000),
                    scale_queries=30, answer_scale_chunks=2_000, answer_scale_calls=20,
-                   growth_chunks=(), incremental_base_docs=200, incremental_added=5,
+                   growth_chunks=(), incremental_base_docs=50, incremental_added=5,
                    baseline_cold_repeats=0,
                    quality_questions=20)
