@@ -124,10 +124,13 @@ def calibrate_set(qset: QuestionSet, config: EvalConfig, documents: Sequence[Doc
                   max_false_refusal_rate: float = DEFAULT_MAX_FALSE_REFUSAL_RATE,
                   progress: Callable[[int, int], None] | None = None
                   ) -> tuple[Calibration, dict[str, Any]]:
-    """Run ``qset`` with the threshold off, with and without the off-topic check, and
-    choose; returns the calibration and the entry to store for the embedder."""
-    # -inf, not 0: a blended score can be negative, and nothing may be refused here.
-    service = open_service(replace(config, threshold=-math.inf, llm=""), documents)
+    """Run ``qset`` on the sentence path (the reader off, whatever ``config`` says) with
+    the threshold off, with and without the off-topic check, and choose; returns the
+    calibration and the entry to store for the embedder."""
+    # -inf, not 0: a blended score can be negative, and nothing may be refused here. The
+    # reader off: with it on, its answerability alone decides and this threshold is moot.
+    service = open_service(replace(config, threshold=-math.inf, llm="", reader="off"),
+                           documents)
     runs: list[tuple[Calibration, float | None]] = []
     failure: ConfigError | None = None
     for margin in (None, OFF_TOPIC_MARGIN):

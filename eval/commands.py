@@ -165,6 +165,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    from assistant.errors import ConfigError
     from eval.calibrate import (
         CALIBRATION_FILE,
         calibrate_set,
@@ -172,6 +173,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
         write_calibration,
     )
 
+    if args.reader == "on":
+        raise ConfigError("`tanya eval calibrate` chooses the sentence path's threshold and "
+                          "runs with the reader off; the reader's threshold comes from "
+                          "`tanya eval calibrate-reader SET...`")
     qset, documents, _ = _load(args)
     config = _config(args, threshold=None, llm="")
     _refuse_variants(config.embedder)

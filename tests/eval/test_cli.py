@@ -260,11 +260,18 @@ def test_a_reader_off_run_records_it_and_measures_no_reader_metric(
         assert name in page
 
 
-def test_calibrate_records_the_reader_it_ran_with(tiny_set: Path, tmp_path: Path) -> None:
+def test_calibrate_runs_the_sentence_path_whatever_the_reader_setting(
+        tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "calibration.json"
-    assert run("calibrate", str(tiny_set), "--embedder", "hash:64", "--reader", "off",
+    monkeypatch.setenv("TANYA_READER", "on")  # the default
+    assert run("calibrate", str(tiny_set), "--embedder", "hash:64",
                "--max-false-refusal", "0.34", "--calibration-file", str(target)) == 0
     assert json.loads(target.read_text())["hash:64"]["reader"] == "off"
+    capsys.readouterr()
+    assert run("calibrate", str(tiny_set), "--embedder", "hash:64", "--reader", "on",
+               "--calibration-file", str(target)) == 2
+    assert "tanya eval calibrate-reader" in capsys.readouterr().err
 
 
 @pytest.mark.integration
