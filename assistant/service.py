@@ -219,10 +219,10 @@ class TanyaService:
             builder = IndexBuilder(self.store, self.embedder, chunker, recorded)
             report = builder.build(list(docs) if docs is not None else bundled_documents(),
                                    rebuild=rebuild)
-        # Embedded, converted and cached now, so the first question is quick.
-        if self.settings.reader_on:
-            self.reader()
-        elif self.off_topic_margin is not None:
+        # Embedded and cached now, so the first question is quick. The reader's cache is
+        # prepared by `tanya ask` and `tanya serve` (``ensure_reader``), which say so; a
+        # build must not fail for it.
+        if self.settings.reader_on or self.off_topic_margin is not None:
             self._background()
         self.reload()
         return report

@@ -32,8 +32,8 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
 
 def _service(args: argparse.Namespace) -> TanyaService:
     service = make_service(args, k=args.k, llm=args.llm)
-    service.ensure_index(notify=say)
     service.ensure_reader(notify=say)
+    service.ensure_index(notify=say)
     return service
 
 

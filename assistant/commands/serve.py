@@ -31,6 +31,10 @@ def run_serve(args: argparse.Namespace) -> int:
     check_workers(settings, args.workers)  # before building anything
     service = TanyaService(settings)
     try:
+        service.ensure_reader(notify=say)
+    except TanyaError as exc:  # each answer then says so, with the fix
+        say(f"warning: {exc}; serving anyway")
+    try:
         service.ensure_index(notify=say)
         # An index built with another embedder would fail every request: refuse now.
         service.manifest()
@@ -38,10 +42,6 @@ def run_serve(args: argparse.Namespace) -> int:
         # A store that is down now may be back in a minute: serve, and let /readyz and
         # each request say 503 until it is (the service reconnects by itself).
         say(f"warning: {exc}; serving anyway (/readyz answers 503 until the store is back)")
-    try:
-        service.ensure_reader(notify=say)
-    except TanyaError as exc:  # each answer then says so, with the fix
-        say(f"warning: {exc}; serving anyway")
     what = "chat window and API"
     if args.workers > 1:
         # Workers are fresh processes that read TANYA_*: hand them the flags too.

