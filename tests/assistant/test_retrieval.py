@@ -105,3 +105,40 @@ def test_chunks_not_served_are_neither_returned_nor_asked_for_sentences(
     assert hidden not in [p.chunk_id for p in found.passages]
     assert [p.chunk_id for p in found.passages] == [
         p.chunk_id for p in everything.passages if p.chunk_id != hidden][:5]
+
+
+def test_chunks_found_by_their_sentences_join_the_candidates(
+        hash_service: TanyaService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer candidates than the article's chunks, so the sentence search runs: its
+    chunks are the ones its sentences' metadata name, and they join with a passage score
+    of 0 (the store did not rank them as passages)."""
+    from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT, PassageRetriever
+
+    monkeypatch.setattr(assistant.retrieval, "_CANDIDATES", 3)
+    hash_service.ask("Apa tuntutan Kyiv?")
+    store, generation = hash_service.store, hash_service.manifest().generation
+    joined = 0
+    for question in ("What does Moscow want?", "Siapa Friedrich Merz?", "Apa tuntutan Kyiv?"):
+        vector = hash_service.embedder.embed_question(question)
+        by_metadata = store._collections(generation)[1].query(
+            query_embeddings=[vector], n_results=3, include=["metadatas"])
+        named = list(dict.fromkeys(m["chunk_id"] for m in by_metadata["metadatas"][0]))
+        assert store.query_sentences(generation, vector, 3) == named
+        dense = dict(store.query_ids(generation, vector, 3))
+        candidates = list(dense) + [c for c in named if c not in dense]
+        joined += len(candidates) - len(dense)
+        stored = store.get_passages(generation, candidates)
+        vectors = store.sentence_vectors(generation, stored)
+        expected, row = {}, 0
+        for passage in stored:
+            count = len(passage.sentence_spans)
+            best = float((vectors[row:row + count] @ vector).max())
+            expected[passage.chunk_id] = ((1 - DEFAULT_SENTENCE_WEIGHT)
+                                          * dense.get(passage.chunk_id, 0.0)
+                                          + DEFAULT_SENTENCE_WEIGHT * best)
+            row += count
+        top = sorted(expected, key=lambda c: -expected[c])[:3]
+        found = PassageRetriever(store, generation).retrieve(vector, "", 3)
+        assert [p.chunk_id for p in found.passages] == top
+        assert [p.score for p in found.passages] == pytest.approx([expected[c] for c in top])
+    assert joined > 0  # the sentence search did add candidates

