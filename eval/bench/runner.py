@@ -58,6 +58,7 @@ def run_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[str, Any]:
         results["embedder"] = service.embedder.spec
         section("build", "building the default index (fresh, then unchanged)")
         results["build"] = run_build(service)
+        service.ensure_reader()  # "cold" is a fresh process over a ready install
         section("cold_ask", f"cold `tanya ask` x{config.cold_repeats}")
         results["cold_ask"] = run_cold(home, config.cold_repeats)
         section("warm", f"warm answers, {config.warm_calls} calls x{config.warm_repeats}")
@@ -187,6 +188,7 @@ def run_answers_bench(config: BenchConfig, say: Say = lambda _: None) -> dict[st
         service = TanyaService(Settings(home=home, reader="on"))
         results["embedder"] = service.embedder.spec
         service.build(bundled_documents())
+        service.ensure_reader()  # "cold" is a fresh process over a ready install
         loads["cold_ask"] = load_average()[0]
         say(f"bench: cold `tanya ask` x{config.cold_repeats}...")
         results["cold_ask"] = run_cold(home, config.cold_repeats)
