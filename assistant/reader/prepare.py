@@ -26,18 +26,23 @@ def prepared(cache_dir: Path, adapter: Adapter) -> tuple[Path, Path]:
     either is missing (the shipped adapter's; any other is built here)."""
     from assistant.reader.runtime import ensure_graph
 
-    model_dir, _ = conversion_target(cache_dir)
-    if not is_prepared(cache_dir, adapter):
+    model_dir, ready = _state(cache_dir, adapter)
+    if not ready:
         _run_child(cache_dir)  # on success both are there: the child converted into model_dir
     return model_dir, ensure_graph(cache_dir, model_dir, adapter)
 
 
 def is_prepared(cache_dir: Path, adapter: Adapter) -> bool:
     """Whether the converted base and ``adapter``'s graph are both in ``cache_dir``."""
+    return _state(cache_dir, adapter)[1]
+
+
+def _state(cache_dir: Path, adapter: Adapter) -> tuple[Path, bool]:
+    """Where the converted base goes, and whether it and ``adapter``'s graph are there."""
     from assistant.reader.runtime import graph_path
 
     model_dir, ready = conversion_target(cache_dir)
-    return ready and graph_path(cache_dir, model_dir, adapter).is_file()
+    return model_dir, ready and graph_path(cache_dir, model_dir, adapter).is_file()
 
 
 def _run_child(cache_dir: Path) -> None:

