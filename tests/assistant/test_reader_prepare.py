@@ -110,3 +110,27 @@ def test_tanya_ask_prepares_the_reader_before_a_first_build(
                         lambda self, notify=None: steps.append("index") or False)
     ask._service(argparse.Namespace(k=None, llm=None))
     assert steps == ["reader", "index"]
+
+
+def test_the_tokeniser_s_tables_are_derived_by_the_child(
+        shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deriving them parses the 17 MB tokenizer.json: a server that did it itself would
+    keep that heap. A cache without them is not prepared, and the child writes them."""
+    from assistant.reader.unigram import TABLES, tables_ready
+
+    adapter = load_shipped()
+    model_dir, _ = prepare.prepared(shared_cache, adapter)
+    assert tables_ready(model_dir) and prepare.is_prepared(shared_cache, adapter)
+    (model_dir / TABLES).unlink()
+    assert not prepare.is_prepared(shared_cache, adapter)
+
+    children: list[list[str]] = []
+    real = prepare.subprocess.run
+
+    def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        children.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(prepare.subprocess, "run", run)
+    prepare.prepared(shared_cache, adapter)
+    assert len(children) == 1 and tables_ready(model_dir)

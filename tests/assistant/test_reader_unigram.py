@@ -6,14 +6,16 @@ characters (fused into one ``<unk>``), literal special tokens, a leading space."
 from __future__ import annotations
 
 import json
+import mmap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.reader.convert import ensure_converted
 from assistant.reader.inputs import PASSAGE_PREFIX, QUERY_PREFIX, ReaderTokenizer
-from assistant.reader.unigram import TABLES, VOCAB, UnigramTokenizer
+from assistant.reader.unigram import KEYS, PIECES, TABLES, TABLES_VERSION, UnigramTokenizer
 from eval.questionset import load_question_set, shipped_sets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,13 +72,40 @@ def test_unknown_characters_fuse_into_one_unk(model_dir: Path) -> None:
     assert offsets[unk] == (0, 3)
 
 
-def test_tables_are_rebuilt_when_missing_and_refused_when_stale(model_dir: Path) -> None:
+def test_tables_are_derived_again_when_missing_stale_or_damaged(model_dir: Path) -> None:
+    """Derived data never fails an answer: it is written again from tokenizer.json."""
+    question = "Siapa direktur Bulog?"
+    want, _ = UnigramTokenizer(model_dir).encode(question)
+    assert len(want) > 3
+
+    def check() -> None:
+        assert UnigramTokenizer(model_dir).encode(question)[0] == want
+        meta = json.loads((model_dir / TABLES).read_text(encoding="utf-8"))
+        assert meta["version"] == TABLES_VERSION
+
     (model_dir / TABLES).unlink()
-    (model_dir / VOCAB).write_text("truncated", encoding="utf-8")
-    ids, _ = UnigramTokenizer(model_dir).encode("Siapa direktur Bulog?")
-    assert len(ids) > 3  # the truncated vocabulary was replaced, not used
+    check()
+    # A cache of the first version: its vocabulary file goes with it.
     meta = json.loads((model_dir / TABLES).read_text(encoding="utf-8"))
-    (model_dir / TABLES).write_text(json.dumps({**meta, "version": 0}), encoding="utf-8")
-    with pytest.raises(ValueError, match="delete it"):
-        UnigramTokenizer(model_dir)
-    (model_dir / TABLES).unlink()
+    (model_dir / TABLES).write_text(json.dumps({**meta, "version": 1}), encoding="utf-8")
+    (model_dir / "reader-vocab.txt").write_text("old", encoding="utf-8")
+    check()
+    assert not (model_dir / "reader-vocab.txt").exists()
+    # Damaged under metadata that says all is well: a truncated blob, a short table.
+    pieces = model_dir / PIECES
+    pieces.write_bytes(pieces.read_bytes()[:1000])
+    check()
+    np.save(model_dir / KEYS, np.zeros(3, dtype=np.int64))
+    check()
+
+
+def test_the_tables_are_mapped_not_loaded(model_dir: Path) -> None:
+    """A server keeps no copy of the vocabulary: the tables are read-only file mappings
+    (pages the kernel can share and drop), not arrays on the heap."""
+    tok = UnigramTokenizer(model_dir)
+    vocab = tok._vocab
+    for table in (vocab._keys, vocab._order, vocab._starts, tok._scores):
+        assert isinstance(table.base, mmap.mmap) or isinstance(
+            getattr(table.base, "base", None), mmap.mmap)
+        assert not table.flags.writeable
+    assert isinstance(vocab._blob, mmap.mmap)
