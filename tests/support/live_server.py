@@ -15,8 +15,8 @@ from eval.bench.stats import rss_mb
 from tests.support.servers import free_port, wait_until
 
 #: Set to "on" or "off" to run every live server whose test does not choose for itself
-#: with or without the reader: how the README's serving figures for the reader are made
-#: (``TANYA_TEST_READER=on pytest tests/reliability/test_load.py``).
+#: with or without the reader (the default is on): how the README's serving figures for
+#: the sentence path are made (``TANYA_TEST_READER=off pytest tests/reliability/test_load.py``).
 READER_OVERRIDE = "TANYA_TEST_READER"
 
 
