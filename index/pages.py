@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import functools
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def drop_file_pages(path: Path) -> int:
     """Unmap the resident pages of this process's read-only private mappings of
     ``path`` (the mappings stay). Returns the bytes of mapping released; 0 where there
     are none, or where ``/proc`` or ``madvise`` is missing (not Linux)."""
-    return _release(_clean_regions(str(path.resolve())))
+    return _release(clean_regions(str(path.resolve())))
 
 
 class FileMapping:
@@ -35,24 +36,30 @@ class FileMapping:
     each use. Finding them reads ``/proc/self/smaps`` (several milliseconds in a
     server); each release only checks, by one ``readlink`` of
     ``/proc/self/map_files``, that each mapping is still there and still this file, so
-    an address the file no longer occupies is never touched."""
+    an address the file no longer occupies is never touched. Mappings in ``ignore``
+    (the file mapped before its owner mapped it: another owner's, which it may unmap
+    whenever it likes) are never touched either. If the first search finds nothing,
+    nothing is searched for again."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ignore: Iterable[tuple[int, int]] = ()) -> None:
         self.path = str(path.resolve())
+        self._ignore = set(ignore)
         self._regions: list[tuple[int, int]] = []
         self._found = False
-        self._checkable = True
+        self._checkable = os.path.isdir("/proc/self/map_files")
 
     def release(self, scan_if_unchecked: bool = False) -> int:
         """Drop the mappings' resident pages; the bytes of mapping released. Where
         ``map_files`` cannot be read, only with ``scan_if_unchecked`` (then smaps is read
         each time: worth it after many texts, not after one question)."""
-        if self._checkable and self._found and all(map(self._still_mapped, self._regions)):
-            return _release(self._regions)
+        regions = self._regions
+        if self._checkable and self._found and all(map(self._still_mapped, regions)):
+            return _release(regions)
         if not self._checkable and not scan_if_unchecked:
             return 0
-        self._regions, self._found = _clean_regions(self.path), True
-        return _release(self._regions)
+        regions = [r for r in clean_regions(self.path) if r not in self._ignore]
+        self._regions, self._found = regions, True
+        return _release(regions)
 
     def _still_mapped(self, region: tuple[int, int]) -> bool:
         begin, size = region
@@ -83,7 +90,7 @@ def _madvise() -> Any:
     return madvise
 
 
-def _clean_regions(target: str) -> list[tuple[int, int]]:
+def clean_regions(target: str) -> list[tuple[int, int]]:
     """``(start, size)`` of the mappings of ``target`` that are read-only, private and
     hold no page of their own: dropping a page the process wrote (a private copy, which
     even a mapping made read-only later can hold) would lose the write; dropping a clean

@@ -35,7 +35,8 @@ def prepared(cache_dir: Path, adapter: Adapter) -> tuple[Path, Path]:
 
 
 def is_prepared(cache_dir: Path, adapter: Adapter) -> bool:
-    """Whether the converted base and ``adapter``'s graph are both in ``cache_dir``."""
+    """Whether the converted base, its tokeniser tables and ``adapter``'s graph are all
+    in ``cache_dir``."""
     return _state(cache_dir, adapter)[1]
 
 

@@ -105,9 +105,10 @@ class Reader:
         # One run at a time: a run already uses every core, and twenty concurrent runs
         # each held their own activations (a server under load reached 590 MB).
         with _TURNS.turn() as alone:
-            # The arena gives its free chunks back only when no other answer is queued:
-            # under load it stays as large as the runs need (steady, and no time spent
-            # giving memory back and taking it again); idle, the server holds less.
+            # The arena gives its free chunks back only when no other answer was queued
+            # as this run started: under load it stays as large as the runs need
+            # (steady, and no time spent giving memory back and taking it again); idle,
+            # the server holds less.
             out = self._session.run(["logits"], feeds, _run_options(shrink=alone))
         return np.asarray(out[0])
 
@@ -122,14 +123,22 @@ class Turns:
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[bool]:
-        """Hold the graph; yields True when no other run is waiting."""
+        """Hold the graph; yields True when no other run was waiting as it started."""
         with self._count:
             self._waiting += 1
-        with self._run:
+        try:
+            self._run.acquire()
+        except BaseException:  # interrupted while waiting: no longer waiting
+            with self._count:
+                self._waiting -= 1
+            raise
+        try:
             with self._count:
                 self._waiting -= 1
                 alone = self._waiting == 0
             yield alone
+        finally:
+            self._run.release()
 
 
 _TURNS = Turns()

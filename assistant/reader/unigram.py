@@ -3,8 +3,8 @@
 The ``tokenizers`` library holds the 250,002-piece vocabulary in a trie that costs about
 300 MB of resident memory, most of the reader's serving budget; a dict of the pieces
 still costs 55 MB. Here the vocabulary is flat arrays on disk, memory-mapped: the
-pieces' 64-bit keys (blake2b), sorted, for lookup, and their UTF-8 bytes, to confirm
-each match. A process reads only the pages its words touch, and the pages stay in the
+pieces' CRC-32 keys, sorted, for lookup, and their UTF-8 bytes, to confirm each
+match. A process reads only the pages its words touch, and the pages stay in the
 page cache, shared between processes; nothing is parsed at load. With a per-word cache
 the search costs a few milliseconds per question. It follows ``tokenizers``' Unigram
 model exactly (same scores, same order of candidates, ties kept by the first;
@@ -51,7 +51,7 @@ class UnigramTokenizer:
         ensure_tables(model_dir)
         try:
             self._load(model_dir)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, TypeError):
             # Damaged tables (a truncated copy, a disk full): they are derived data, so
             # derive them again rather than fail every answer.
             ensure_tables(model_dir, rebuild=True)

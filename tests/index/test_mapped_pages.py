@@ -112,8 +112,8 @@ def test_a_mapping_found_once_is_released_at_each_use_and_never_after_it_is_gone
         assert ctypes.string_at(address, len(data)) == data
         assert mapping.release() == len(data)
         assert resident_kb(path) == 0
-    libc.munmap(address, len(data))
-    # Other memory at the same address (anonymous, written): never dropped.
+    # Other memory at the same address (anonymous, written; mapped over the file in one
+    # step, so nothing else can take the address between): never dropped.
     anon = libc.mmap(address, len(data), _PROT_READ | _PROT_WRITE,
                      _MAP_PRIVATE | _MAP_ANONYMOUS | _MAP_FIXED, -1, 0)
     assert anon == address
@@ -181,3 +181,31 @@ def test_where_mappings_cannot_be_checked_only_a_costly_release_scans(
         assert resident_kb(path) == 0
     finally:
         libc.munmap(address, 1 << 20)
+
+
+def test_a_mapping_made_before_its_owner_s_is_never_released(
+        tmp_path: Path, libc: ctypes.CDLL) -> None:
+    """Another embedder's mapping of the same file is that embedder's to unmap."""
+    from index.pages import clean_regions
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"\2" * (1 << 20))
+
+    def mapped() -> int:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            address = libc.mmap(None, 1 << 20, _PROT_READ, _MAP_PRIVATE, fd, 0)
+        finally:
+            os.close(fd)
+        ctypes.string_at(address, 1 << 20)
+        return int(address)
+
+    theirs = mapped()
+    mapping = FileMapping(path, clean_regions(str(path.resolve())))
+    ours = mapped()
+    try:
+        assert mapping.release() == 1 << 20  # ours only
+        assert resident_kb(path) >= 1 << 10  # theirs is still resident
+    finally:
+        libc.munmap(ours, 1 << 20)
+        libc.munmap(theirs, 1 << 20)
