@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import assistant.retrieval
+from assistant.retrieval import ChunkCache
 from assistant.service import TanyaService
+from index.store import StoredPassage
 
 
 def test_sentence_vectors_are_read_once_and_answers_do_not_change(
@@ -32,13 +34,50 @@ def test_sentence_vectors_are_read_once_and_answers_do_not_change(
     assert retriever is hash_service._load().retriever
 
 
-def test_the_cache_is_bounded(hash_service: TanyaService,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assistant.retrieval, "_CACHED_PASSAGES", 3)
+def test_the_cache_is_bounded_in_bytes(hash_service: TanyaService,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "Apa tuntutan Kyiv soal Memorandum Budapest?"
+    unbounded = hash_service.ask(question)
+    kept = hash_service._load().retriever._cache
+    assert len(kept) >= 10  # the candidates of one question
+    sizes = [c.nbytes for c in kept.get(list(kept._chunks)).values()]
+    budget = sum(sorted(sizes)[:3])
+    monkeypatch.setattr(assistant.retrieval, "_CACHE_BYTES", budget)
     hash_service.reload()
-    answer = hash_service.ask("Apa tuntutan Kyiv soal Memorandum Budapest?")
-    assert answer.passages  # still answered from what was fetched
-    assert len(hash_service._load().retriever._cache) == 3
+    hash_service._query_cache.clear()
+    answer = hash_service.ask(question)
+    cache = hash_service._load().retriever._cache
+    assert 0 < cache.nbytes <= budget and 1 <= len(cache) <= 3
+    # Answered from what was fetched, as without the bound.
+    assert answer.answer == unbounded.answer and answer.citations == unbounded.citations
+
+
+def _chunk(chunk_id: str, text: str) -> Any:
+    passage = StoredPassage(chunk_id, "doc", "Title", "id", "", 0, 0, 0, len(text), text, 0.0,
+                            0, ((0, len(text), 0),))
+    return assistant.retrieval._Chunk(passage, np.zeros((1, 8), dtype=np.float32))
+
+
+def test_the_least_recently_used_chunk_goes_first() -> None:
+    a, b, c, d = (_chunk(n, n * 100) for n in "abcd")
+    cache = ChunkCache(a.nbytes * 2 + 10)
+    cache.put([a, b])
+    assert set(cache.get(["a", "b"])) == {"a", "b"}
+    cache.get(["a"])  # a is now the most recently used
+    cache.put([c])
+    assert set(cache.get(["a", "b", "c"])) == {"a", "c"}
+    cache.put([d])
+    assert set(cache.get(["a", "b", "c", "d"])) == {"c", "d"}
+    assert cache.nbytes == c.nbytes + d.nbytes <= cache.budget
+
+
+def test_a_chunk_larger_than_the_budget_is_not_kept() -> None:
+    small, big = _chunk("small", "x"), _chunk("big", "y" * 10_000)
+    cache = ChunkCache(small.nbytes + 100)
+    cache.put([small, big])
+    assert set(cache.get(["small", "big"])) == {"small"}
+    cache.put([small])  # kept again: counted once
+    assert cache.nbytes == small.nbytes and len(cache) == 1
 
 
 def test_kept_chunks_are_not_fetched_again(hash_service: TanyaService,
