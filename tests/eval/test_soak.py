@@ -75,3 +75,22 @@ def test_a_sample_is_the_floor_of_its_readings_and_the_peak_is_kept() -> None:
     # However slow the host, a run ends after a whole sample, never before one.
     assert len(samples) >= 2 and all(mb == 300.0 for _, mb in samples[1:])
     assert peak == 325.0
+
+
+def test_new_wordings_never_repeat_but_their_words_are_bounded() -> None:
+    """The answering load misses the query cache on every new wording, while the words
+    it asks stay a bounded set (a new word per request would fill the tokeniser's word
+    cache for the whole run, and read as a leak)."""
+    from eval.bench.soak import WORDING_NUMBERS, _bodies
+    from eval.questionset import load_question_set
+
+    questions = load_question_set("ukraina").questions
+    n = 3 * WORDING_NUMBERS * 2
+    texts = [json.loads(b)["question"] for b in itertools.islice(_bodies(questions, True), n)]
+    fresh = texts[1::2]
+    assert len(set(fresh)) == len(fresh)  # no new wording is asked twice
+    words = {w for t in texts for w in t.split()}
+    base = {w for q in questions for w in q.question.split()}
+    assert len(words - base) == WORDING_NUMBERS
+    plain = [json.loads(b)["question"] for b in itertools.islice(_bodies(questions, False), 40)]
+    assert plain == [q.question for q in itertools.islice(itertools.cycle(questions), 40)]
