@@ -23,9 +23,9 @@ DEFAULT_SENTENCE_WEIGHT = 0.7
 # A chunk's text, metadata and sentence vectors never change within a generation, so
 # they are kept after first use: the searches then fetch ids and distances only (a
 # retrieval over a 300-document archive took 6 ms fetching them every time). The bound
-# is in bytes, not chunks, since a chunk's size varies tenfold with its sentences: about
-# 6 KB for a news paragraph (its text plus 2-3 sentence vectors of 384 floats), so 32 MB
-# keeps some 5,000 chunks, the most asked-about ones of a large archive.
+# is in bytes, not chunks, since a chunk's size grows with its text and sentences: about
+# 5.6 KB for a news paragraph (its text plus 2-3 sentence vectors of 384 floats), so 32 MB
+# keeps some 6,000 chunks, the most recently asked-about ones of a large archive.
 _CACHE_BYTES = 32 * 2**20
 
 
