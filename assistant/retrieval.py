@@ -23,10 +23,14 @@ DEFAULT_SENTENCE_WEIGHT = 0.7
 # A chunk's text, metadata and sentence vectors never change within a generation, so
 # they are kept after first use: the searches then fetch ids and distances only (a
 # retrieval over a 300-document archive took 6 ms fetching them every time). The bound
-# is in bytes, not chunks, since a chunk's size grows with its text and sentences: about
-# 5.6 KB for a news paragraph (its text plus 2-3 sentence vectors of 384 floats), so 32 MB
-# keeps some 6,000 chunks, the most recently asked-about ones of a large archive.
+# is in bytes, not chunks, since a chunk's size grows with its text and sentences: 32 MB
+# keeps some 6,000 news paragraphs, the most recently asked-about ones of a large archive.
 _CACHE_BYTES = 32 * 2**20
+# What ``_Chunk.size`` adds per sentence span and per chunk for what it does not count
+# (the dataclasses, the cache's entry). With them its estimate was within 1% of what
+# tracemalloc counted for the 472 chunks of `tanya bench`'s 300-document archive.
+_SPAN_BYTES = 120
+_RECORD_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -44,27 +48,27 @@ class _Chunk:
     passage: StoredPassage
     sentence_vectors: np.ndarray
 
-    @property
-    def nbytes(self) -> int:
-        """What keeping it costs, near enough: the text, the vectors, the record."""
+    def size(self) -> int:
+        """Bytes that keeping it costs, near enough: its strings, its sentence spans (a
+        tuple of three ints each), its vectors, and ``_RECORD_BYTES`` for the rest."""
         p = self.passage
-        return (sys.getsizeof(p.text) + self.sentence_vectors.nbytes
-                + 64 * len(p.sentence_spans) + _RECORD_BYTES)
-
-
-# A chunk's dataclass, its short strings and the cache's own entry: with it the estimate
-# was within 2% of what tracemalloc counted for the 472 chunks of `tanya bench`'s
-# 300-document archive (5.6 KB a chunk in all).
-_RECORD_BYTES = 1024
+        strings = (p.text, p.chunk_id, p.doc_id, p.title, p.section, p.url, p.published,
+                   p.author)
+        return (sum(sys.getsizeof(t) for t in strings) + _SPAN_BYTES * len(p.sentence_spans)
+                + self.sentence_vectors.nbytes + _RECORD_BYTES)
 
 
 class ChunkCache:
-    """Chunks by id, least recently used dropped first once they hold ``budget`` bytes."""
+    """Chunks by id, least recently used dropped first when they hold more than
+    ``budget`` bytes. Per retriever, so per process and per index generation."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.nbytes = 0
-        self._chunks: OrderedDict[str, _Chunk] = OrderedDict()
+        # Each chunk with its size when it was put: a size worked out again later could
+        # differ (a str caches its UTF-8 form once something asks for it, and grows), and
+        # the count would drift.
+        self._chunks: OrderedDict[str, tuple[_Chunk, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -75,26 +79,29 @@ class ChunkCache:
         with self._lock:
             found = {}
             for chunk_id in chunk_ids:
-                chunk = self._chunks.get(chunk_id)
-                if chunk is not None:
+                kept = self._chunks.get(chunk_id)
+                if kept is not None:
                     self._chunks.move_to_end(chunk_id)
-                    found[chunk_id] = chunk
+                    found[chunk_id] = kept[0]
             return found
 
     def put(self, chunks: list[_Chunk]) -> None:
+        """Keep ``chunks`` as the most recently used (one already kept is replaced),
+        dropping the least recently used past the budget; a chunk larger than the whole
+        budget is not kept."""
         with self._lock:
             for chunk in chunks:
-                size = chunk.nbytes
+                size = chunk.size()
                 if size > self.budget:
                     continue
                 old = self._chunks.pop(chunk.passage.chunk_id, None)
                 if old is not None:
-                    self.nbytes -= old.nbytes
-                self._chunks[chunk.passage.chunk_id] = chunk
+                    self.nbytes -= old[1]
+                self._chunks[chunk.passage.chunk_id] = (chunk, size)
                 self.nbytes += size
                 while self.nbytes > self.budget:
-                    _, dropped = self._chunks.popitem(last=False)
-                    self.nbytes -= dropped.nbytes
+                    _, (_, dropped) = self._chunks.popitem(last=False)
+                    self.nbytes -= dropped
 
 
 class PassageRetriever:

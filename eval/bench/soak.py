@@ -125,7 +125,8 @@ WORDING_NUMBERS = 997
 
 def _bodies(questions: Sequence[Question], fresh_wordings: bool) -> Iterator[bytes]:
     """Request bodies, forever: the questions in order; with ``fresh_wordings`` every
-    other one is a new wording, so the query cache keeps missing and evicting."""
+    other one is a new wording, so the query cache keeps missing and evicting (with an
+    even number of questions, the same half of them are reworded on every pass)."""
     for i, question in enumerate(itertools.cycle(questions)):
         text = (f"{question.question} ({i % WORDING_NUMBERS})" if fresh_wordings and i % 2
                 else question.question)

@@ -109,3 +109,19 @@ def test_the_tables_are_mapped_not_loaded(model_dir: Path) -> None:
             getattr(table.base, "base", None), mmap.mmap)
         assert not table.flags.writeable
     assert isinstance(vocab._blob, mmap.mmap)
+
+
+def test_its_caches_stay_bounded_however_many_new_words_and_questions(
+        model_dir: Path) -> None:
+    """A server's tokeniser keeps at most 16,384 words and 1,024 questions (the README's
+    table of what a server keeps), however many new ones it is given."""
+    reader = ReaderTokenizer(model_dir / "tokenizer.json")
+    words, questions = UnigramTokenizer._word, ReaderTokenizer.question
+    assert words.cache_info().maxsize == 16_384
+    assert questions.cache_info().maxsize == 1_024
+    for i in range(16_384 + 50):
+        reader.pieces(f"kata{i}x jaminan", QUERY_PREFIX)
+    for i in range(1_024 + 50):
+        reader.question(f"Apa jaminan {i}?")
+    assert words.cache_info().currsize == 16_384
+    assert questions.cache_info().currsize == 1_024

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import numpy as np
 import pytest
 
 import assistant.retrieval
+import assistant.service
 from assistant.retrieval import ChunkCache
 from assistant.service import TanyaService
 from index.store import StoredPassage
@@ -40,11 +42,12 @@ def test_the_cache_is_bounded_in_bytes(hash_service: TanyaService,
     unbounded = hash_service.ask(question)
     kept = hash_service._load().retriever._cache
     assert len(kept) >= 10  # the candidates of one question
-    sizes = [c.nbytes for c in kept.get(list(kept._chunks)).values()]
+    sizes = [size for _, size in kept._chunks.values()]
+    assert sum(sizes) == kept.nbytes
     budget = sum(sorted(sizes)[:3])
     monkeypatch.setattr(assistant.retrieval, "_CACHE_BYTES", budget)
     hash_service.reload()
-    hash_service._query_cache.clear()
+    hash_service._query_cache.clear()  # so the question is retrieved again, not recalled
     answer = hash_service.ask(question)
     cache = hash_service._load().retriever._cache
     assert 0 < cache.nbytes <= budget and 1 <= len(cache) <= 3
@@ -52,7 +55,27 @@ def test_the_cache_is_bounded_in_bytes(hash_service: TanyaService,
     assert answer.answer == unbounded.answer and answer.citations == unbounded.citations
 
 
-def _chunk(chunk_id: str, text: str) -> Any:
+def test_the_query_cache_keeps_the_latest_questions(hash_service: TanyaService,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    assert assistant.service._QUERY_CACHE == 512  # the README's table of what is kept
+    monkeypatch.setattr(assistant.service, "_QUERY_CACHE", 3)
+    hash_service._query_cache.clear()
+    for i in range(6):
+        hash_service.ask(f"Apa tuntutan Kyiv nomor {i}?")
+    assert len(hash_service._query_cache) == 3
+    assert any("nomor 5" in key for key in hash_service._query_cache)
+
+
+def test_kept_vectors_do_not_hold_the_block_they_were_fetched_in(
+        hash_service: TanyaService) -> None:
+    """Each kept chunk owns its vectors: a slice of the fetched block would keep all of
+    it alive after the other chunks were dropped, past the byte bound."""
+    hash_service.ask("What does Kyiv demand?")
+    kept = hash_service._load().retriever._cache._chunks.values()
+    assert kept and all(chunk.sentence_vectors.base is None for chunk, _ in kept)
+
+
+def _chunk(chunk_id: str, text: str) -> assistant.retrieval._Chunk:
     passage = StoredPassage(chunk_id, "doc", "Title", "id", "", 0, 0, 0, len(text), text, 0.0,
                             0, ((0, len(text), 0),))
     return assistant.retrieval._Chunk(passage, np.zeros((1, 8), dtype=np.float32))
@@ -60,7 +83,7 @@ def _chunk(chunk_id: str, text: str) -> Any:
 
 def test_the_least_recently_used_chunk_goes_first() -> None:
     a, b, c, d = (_chunk(n, n * 100) for n in "abcd")
-    cache = ChunkCache(a.nbytes * 2 + 10)
+    cache = ChunkCache(a.size() * 2 + 10)
     cache.put([a, b])
     assert set(cache.get(["a", "b"])) == {"a", "b"}
     cache.get(["a"])  # a is now the most recently used
@@ -68,16 +91,33 @@ def test_the_least_recently_used_chunk_goes_first() -> None:
     assert set(cache.get(["a", "b", "c"])) == {"a", "c"}
     cache.put([d])
     assert set(cache.get(["a", "b", "c", "d"])) == {"c", "d"}
-    assert cache.nbytes == c.nbytes + d.nbytes <= cache.budget
+    assert cache.nbytes == c.size() + d.size() <= cache.budget
 
 
 def test_a_chunk_larger_than_the_budget_is_not_kept() -> None:
     small, big = _chunk("small", "x"), _chunk("big", "y" * 10_000)
-    cache = ChunkCache(small.nbytes + 100)
+    cache = ChunkCache(small.size() + 100)
     cache.put([small, big])
     assert set(cache.get(["small", "big"])) == {"small"}
     cache.put([small])  # kept again: counted once
-    assert cache.nbytes == small.nbytes and len(cache) == 1
+    assert cache.nbytes == small.size() and len(cache) == 1
+
+
+def test_the_count_does_not_drift_when_a_kept_text_grows() -> None:
+    """A non-ASCII str grows once something caches its UTF-8 form (sqlite3 here; orjson,
+    as Gradio serialises answers, does the same): what is dropped is what was counted."""
+    chunks = [_chunk(f"c{i}", f"Zelensky — “jaminan” {i} " * 20) for i in range(10)]
+    cache = ChunkCache(chunks[0].size() * 4)
+    cache.put(chunks[:5])
+    sizes = [c.size() for c in chunks[:5]]
+    with sqlite3.connect(":memory:") as db:
+        for c in chunks[:5]:
+            db.execute("select ?", (c.passage.text,))
+    assert [c.size() for c in chunks[:5]] != sizes  # the texts did grow
+    cache.put(chunks[5:])  # drops the grown ones
+    assert cache.nbytes == sum(c.size() for c in chunks[6:])
+    cache.put([_chunk("huge", "z" * (cache.budget - 2000))])  # drops all the rest
+    assert len(cache) == 1 and cache.nbytes == next(iter(cache._chunks.values()))[1]
 
 
 def test_kept_chunks_are_not_fetched_again(hash_service: TanyaService,
