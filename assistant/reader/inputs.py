@@ -37,7 +37,8 @@ class Window:
     def answer_mask(self) -> np.ndarray:
         """True where a span may start or end (window tokens with visible text) and at
         position 0."""
-        mask = np.array([s >= 0 and bool(_trim(self.text[s:e])) for s, e in self.offsets],
+        text = self.text
+        mask = np.array([s >= 0 and _visible(text, s, e) for s, e in self.offsets],
                         dtype=bool)
         mask[0] = True
         return mask
@@ -70,8 +71,10 @@ def _blank(ch: str) -> bool:
     return ch.isspace() or ch in _INVISIBLE
 
 
-def _trim(text: str) -> str:
-    return "".join(ch for ch in text if not _blank(ch))
+def _visible(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` has a character that is not blank (stops at the
+    first: most tokens' text is visible from its first or second character)."""
+    return any(not _blank(ch) for ch in text[start:end])
 
 
 class ReaderTokenizer:
