@@ -27,10 +27,11 @@ DEFAULT_SENTENCE_WEIGHT = 0.7
 # keeps some 6,000 news paragraphs, the most recently asked-about ones of a large archive.
 _CACHE_BYTES = 32 * 2**20
 # What ``_Chunk.size`` adds per sentence span and per chunk for what it does not count
-# (the dataclasses, the cache's entry). With them its estimate was within 1% of what
-# tracemalloc counted for the 472 chunks of `tanya bench`'s 300-document archive.
+# (the dataclasses, the cache's entry), fitted so that its estimate is what tracemalloc
+# counts for the 472 chunks of `tanya bench`'s 300-document archive
+# (`python -m eval.bench.kept`; tested within 15% on the bundled article).
 _SPAN_BYTES = 120
-_RECORD_BYTES = 512
+_RECORD_BYTES = 300
 
 
 @dataclass(frozen=True)
@@ -115,17 +116,19 @@ class PassageRetriever:
         lexical: BM25 | None = None,
         lexical_ids: list[str] | None = None,
         serves: Callable[[str, str], bool] | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         """``serves(doc_id, chunk_id)`` says which stored chunks belong to the index being
         read (``Manifest.serves``): during a document update the store also holds the
-        version being written or the one just replaced, and a question sees one of them."""
+        version being written or the one just replaced, and a question sees one of them.
+        ``cache_bytes`` bounds the chunks kept (default ``_CACHE_BYTES``)."""
         self.store = store
         self.generation = generation
         self.sentence_weight = sentence_weight
         self.lexical = lexical
         self.lexical_ids = lexical_ids or []
         self.serves = serves
-        self._cache = ChunkCache(_CACHE_BYTES)
+        self._cache = ChunkCache(_CACHE_BYTES if cache_bytes is None else cache_bytes)
 
     def retrieve(self, vector: np.ndarray, query: str, k: int) -> Retrieved:
         n = max(k, _CANDIDATES)
