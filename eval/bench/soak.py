@@ -116,10 +116,10 @@ def slope_mb_per_min(samples: Sequence[tuple[float, float]]) -> float:
 # New wordings add one of this many numbers to a question. A question and a number
 # meet again only after (questions x this) requests (a prime, so any number of
 # questions), so the caches keyed by the whole question keep missing; but the words
-# asked stay a bounded set, as in real traffic. A new number per request (the load
-# until 2026-12-07) fed the reader's tokeniser a new word each time, and its word cache
-# (16,384 words, about 0.5 KB each) filled through the whole run: +0.34 MB/min after
-# the warm-up, bounded, but indistinguishable from a leak in 20 minutes.
+# asked stay a bounded set, as in real traffic. A new number per request would give the
+# reader's tokeniser a new word each time, and its word cache (16,384 words) would fill
+# through the whole run: bounded, but read as a leak (see README, "Memory under
+# sustained load").
 WORDING_NUMBERS = 997
 
 
