@@ -52,14 +52,16 @@ FAIL_OVER = ["false_refusal_rate=0.03"]
 
 # The archive set gated in make test (archive-test is its blind twin; see the README).
 ARCHIVE_SETS = ("archive-dev",)
-# Measured 2026-12-02 with the reader on (the default; calibrated on archive-dev, ukraina,
-# ukraina-heldout and offtopic): archive-dev hit@3 0.992, mrr 0.963, fact_recall 0.940,
-# span_f1 0.743, citations hit 0.956, refusal en 0.604 / id 0.802, false refusal en
-# 0.024 / id 0.032, AUROC 0.965; ukraina hit@3 0.932, mrr 0.869, fact_recall 0.754,
-# refusal 0.632, false 0.038; ukraina-heldout hit@3 0.967, mrr 0.919, fact_recall 0.867,
-# refusal 0.200, false 0.017; ukraina-fresh hit@3 0.979, mrr 0.936, fact_recall 0.854,
-# refusal 0.125, false 0.021; offtopic 1.000. Refusal and false-refusal bars leave two or
-# three questions of room: the int8 reader's scores differ a little between CPUs.
+# Measured 2026-12-07 with the reader on (the default; calibrated on archive-dev, ukraina,
+# ukraina-heldout and offtopic, sessions without the SkipLayerNormalization fusion):
+# archive-dev hit@3 0.992, mrr 0.963, fact_recall 0.931, span_f1 0.740, refusal en 0.703 /
+# id 0.865, false refusal en 0.048 / id 0.048 (archive-dev sets both thresholds), AUROC
+# 0.965; ukraina hit@3 0.932, mrr 0.869, fact_recall 0.754, refusal 0.684, false 0.045;
+# ukraina-heldout hit@3 0.967, mrr 0.919, fact_recall 0.883, refusal 0.350, false 0.017;
+# ukraina-fresh hit@3 0.979, mrr 0.936, fact_recall 0.812, refusal 0.188, false 0.042;
+# offtopic 1.000. Bars set 2026-12-02 (fused sessions) and kept: refusal and
+# false-refusal bars left two or three questions of room then; the int8 reader's scores
+# differ a little between CPUs.
 READER_BARS = {
     "archive-dev": (470, ["hit@3=0.98", "mrr=0.95", "fact_recall=0.92", "span_f1=0.72",
                           "citations.hit=0.93", "refusal.auroc=0.95",
