@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.reader.graph import UNFUSED
+from assistant.reader.graph import inference_session
 from assistant.reader.inputs import CLS, PAD, PASSAGE_PREFIX, SEP, ReaderTokenizer
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
@@ -58,9 +58,7 @@ class PassageEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or available_cpus()
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(self.graph_path), options,
-                                             providers=["CPUExecutionProvider"],
-                                             disabled_optimizers=UNFUSED)
+        self._session = inference_session(self.graph_path, options)
         # One run at a time: a run already uses every core, and each holds its own
         # activations.
         self._run_lock = threading.Lock()

