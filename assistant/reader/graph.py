@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,14 @@ LN_EPS = 1e-12
 DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
 
-def inference_session(path: Path, options: Any) -> Any:
-    """An onnxruntime CPU session for one of these graphs, without the slow fusions."""
+def inference_session(path: Path, options: Any,
+                      disabled: Sequence[str] = DISABLED_OPTIMIZERS) -> Any:
+    """An onnxruntime CPU session for one of these graphs, without the slow fusions
+    (``disabled=()``: onnxruntime's defaults, for comparison)."""
     import onnxruntime as ort
 
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
-                                disabled_optimizers=list(DISABLED_OPTIMIZERS))
+                                disabled_optimizers=list(disabled))
 
 
 def build_graph(weights: Mapping[str, np.ndarray], layers: int, path: Path,

