@@ -1,16 +1,25 @@
 """The reader's same-passage negatives: a name the passage mentions, swapped for one it
 never does; the passage with the answer's sentence taken out. And what ``tanya reader
-train`` refuses before it builds any data (here because it needs no torch)."""
+train`` refuses before it builds any data (here because it needs no torch). And the
+project's English translations: one question each, each of a FacQA question."""
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from pathlib import Path
 
 import pytest
 
 from assistant.cli import main
-from assistant.reader.data import names_in, swapped_question, withheld_passage
+from assistant.reader.data import (
+    TRANSLATIONS,
+    names_in,
+    question_id,
+    swapped_question,
+    withheld_passage,
+)
 
 PASSAGE = ("Direktur Utama Perum Bulog Widjanarko Puspoyo mengatakan stok beras di Jawa "
            "Timur cukup hingga Maret.")
@@ -91,3 +100,33 @@ def test_train_refuses_a_teacher_it_cannot_use(
     assert code == 2
     assert message.format(tmp=tmp_path) in capsys.readouterr().err
     assert not (tmp_path / "run").exists(), "refused before training anything"
+
+
+# ------------------------------------------------------------------ the translations
+
+FACQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "facqa" / "train.jsonl"
+
+
+def _translations() -> list[dict[str, str]]:
+    text = TRANSLATIONS.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_each_translation_is_one_english_question_under_a_unique_key() -> None:
+    rows = _translations()
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys)), "a question is translated twice"
+    for r in rows:
+        assert set(r) == {"key", "en"}, r
+        assert re.fullmatch(r"[0-9a-f]{12}", r["key"]), r
+        assert r["en"].strip() and r["en"].rstrip().endswith("?"), r
+
+
+def test_every_translation_belongs_to_a_facqa_question() -> None:
+    if not FACQA.is_file():
+        pytest.skip(f"{FACQA} is missing: the translations cannot be matched to it")
+    rows = [json.loads(line) for line in FACQA.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    known = {question_id(r["passage"], r["question"]) for r in rows}
+    orphans = [r for r in _translations() if r["key"] not in known]
+    assert not orphans, f"{len(orphans)} translations match no FacQA question: {orphans[:3]}"
