@@ -140,12 +140,12 @@ class PassageRetriever:
                              if len(dense) >= n else [])
         extra = [c for c in found_by_sentence if c not in similarity]
         chunks = self._chunks([c for c, _ in dense] + extra)
+        candidates = [c.passage for c in chunks]
         # Chunks found by their sentences only keep score 0, as the store returns them.
-        candidates = [replace(c.passage, score=similarity.get(c.passage.chunk_id, 0.0))
-                      for c in chunks]
+        dense_scores = [similarity.get(p.chunk_id, 0.0) for p in candidates]
         rows = {c.passage.chunk_id: c.sentence_vectors for c in chunks}
         sentence_vectors = _stack([c.sentence_vectors for c in chunks])
-        ranked = self._rerank(candidates, sentence_vectors, vector)
+        ranked = self._rerank(candidates, dense_scores, sentence_vectors, vector)
         if self.lexical is not None:
             ranked = self._fuse(ranked, query)
         top = ranked[:k]
@@ -178,15 +178,18 @@ class PassageRetriever:
         return [known[c] for c in chunk_ids if c in known]
 
     def _rerank(
-        self, candidates: list[StoredPassage], sentence_vectors: np.ndarray, vector: np.ndarray
+        self, candidates: list[StoredPassage], dense_scores: list[float],
+        sentence_vectors: np.ndarray, vector: np.ndarray
     ) -> list[StoredPassage]:
+        """The candidates, best first, scored by their dense score blended with their
+        best sentence's (each passage copied once, with its final score)."""
         sims = sentence_vectors @ vector if len(sentence_vectors) else np.zeros(0)
         rescored, row = [], 0
-        for passage in candidates:
+        for passage, dense in zip(candidates, dense_scores, strict=True):
             count = len(passage.sentence_spans)
-            best = float(sims[row : row + count].max()) if count else passage.score
+            best = float(sims[row : row + count].max()) if count else dense
             row += count
-            score = (1 - self.sentence_weight) * passage.score + self.sentence_weight * best
+            score = (1 - self.sentence_weight) * dense + self.sentence_weight * best
             rescored.append(replace(passage, score=score))
         return sorted(rescored, key=lambda p: -p.score)
 
