@@ -9,6 +9,7 @@ answer", as in SQuAD 2.0 readers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,14 +33,16 @@ class Window:
     text: str
     ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
+    #: Per token, whether it may be part of an answer, when already known (``windows``
+    #: works it out once per passage); empty: worked out from the offsets.
+    answerable: tuple[bool, ...] = ()
 
     @property
     def answer_mask(self) -> np.ndarray:
         """True where a span may start or end (window tokens with visible text) and at
         position 0."""
-        text = self.text
-        mask = np.array([s >= 0 and _visible(text, s, e) for s, e in self.offsets],
-                        dtype=bool)
+        flags = self.answerable or _answerable(self.text, self.offsets)
+        mask = np.array(flags, dtype=bool)
         mask[0] = True
         return mask
 
@@ -75,6 +78,21 @@ def _visible(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` has a character that is not blank (stops at the
     first: most tokens' text is visible from its first or second character)."""
     return any(not _blank(ch) for ch in text[start:end])
+
+
+def _answerable(text: str, offsets: Sequence[tuple[int, int]]) -> tuple[bool, ...]:
+    """Per token: text of the window's own (not a prefix or special token), not blank."""
+    return tuple(s >= 0 and _visible(text, s, e) for s, e in offsets)
+
+
+@dataclass(frozen=True)
+class _PassageTokens:
+    """A passage tokenised once: its prefix's ids, then its own tokens."""
+
+    prefix_ids: tuple[int, ...]
+    ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+    answerable: tuple[bool, ...]
 
 
 class ReaderTokenizer:
@@ -124,22 +142,31 @@ class ReaderTokenizer:
         ids, _ = self.pieces(question, QUERY_PREFIX)
         return tuple(ids[:MAX_QUESTION_TOKENS])
 
+    # A server reads the same passages' best sentences for many questions: tokenising
+    # one took about half a millisecond, three per answer. 128 passages of about 110
+    # tokens hold about a megabyte.
+    @lru_cache(maxsize=128)  # noqa: B019 - one tokenizer per process
+    def _passage(self, passage: str) -> _PassageTokens:
+        ids, offsets = self.pieces(passage, PASSAGE_PREFIX)
+        # The prefix tokens stay at the front of every window, as e5 expects.
+        n = next((i for i, (s, _) in enumerate(offsets) if s >= 0), len(ids))
+        return _PassageTokens(tuple(ids[:n]), tuple(ids[n:]), tuple(offsets[n:]),
+                              _answerable(passage, offsets[n:]))
+
     def windows(self, question: str, passage: str, max_tokens: int = MAX_WINDOW_TOKENS,
                 stride: int = WINDOW_STRIDE) -> list[Window]:
         """The passage cut into windows of at most ``max_tokens`` tokens, overlapping."""
         head = (CLS, *self.question(question), SEP, SEP)
-        ids, offsets = self.pieces(passage, PASSAGE_PREFIX)
-        # The prefix tokens stay at the front of every window, as e5 expects.
-        prefix_n = next((i for i, (s, _) in enumerate(offsets) if s >= 0), len(ids))
-        prefix_ids, body_ids, body_offsets = ids[:prefix_n], ids[prefix_n:], offsets[prefix_n:]
+        tokens = self._passage(passage)
+        lead = len(head) + len(tokens.prefix_ids)
         out, begin = [], 0
         while True:
             part = slice(begin, begin + max_tokens)
-            window_ids = (*head, *prefix_ids, *body_ids[part], SEP)
-            window_offsets = ((-1, -1),) * (len(head) + len(prefix_ids)) + tuple(
-                body_offsets[part]) + ((-1, -1),)
-            out.append(Window(passage, window_ids, window_offsets))
-            if begin + max_tokens >= len(body_ids):
+            out.append(Window(
+                passage, (*head, *tokens.prefix_ids, *tokens.ids[part], SEP),
+                ((-1, -1),) * lead + tokens.offsets[part] + ((-1, -1),),
+                (False,) * lead + tokens.answerable[part] + (False,)))
+            if begin + max_tokens >= len(tokens.ids):
                 return out
             begin += stride
 

@@ -205,6 +205,25 @@ def test_window_offsets_map_back(tokenizer: ReaderTokenizer, metaspace: int) -> 
         _assert_covered(tokenizer, text, covered)
 
 
+
+def test_windows_of_a_passage_read_again_are_the_same(tokenizer: ReaderTokenizer) -> None:
+    """The second question over a passage reuses its tokens: the windows, and where an
+    answer may start or end, are what they were, and what the offsets say."""
+    text = _article()
+    questions = ("Siapa?", "Apa yang dituntut Kyiv dari Amerika Serikat?")
+    first, again = (tokenizer.windows(q, text) for q in questions)
+    # <s> QUESTION </s></s>, then the passage's tokens
+    ha, hb = (len(tokenizer.question(q)) + 3 for q in questions)
+    assert len(first) == len(again) > 1
+    for a, b in zip(first, again, strict=True):
+        assert a.ids[ha:] == b.ids[hb:] and a.offsets[ha:] == b.offsets[hb:]
+        for w in (a, b):
+            assert w.answerable, "windows carry their answer flags"
+            worked_out = Window(w.text, w.ids, w.offsets).answer_mask
+            assert np.array_equal(w.answer_mask, worked_out)
+            assert w.answer_mask.sum() > len(w.ids) // 2
+
+
 # ------------------------------------------------------------------ spans
 
 
