@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--withheld", type=float, metavar="SHARE",
                        help="share of questions that also get their own passage with the "
                             "answer's sentence taken out, as a negative (default 0)")
+    train.add_argument("--extra-english", action="store_true",
+                       help="also train on the 517 English translations made after the "
+                            "shipped adapter (every FacQA train question then has one)")
     train.add_argument("--teacher", type=Path, metavar="DIR",
                        help="also learn the start/end logits of the trained reader in DIR "
                             "(its adapter.safetensors and adapter.json), e.g. "
@@ -73,6 +76,8 @@ def run_train(args: argparse.Namespace) -> int:
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"--{name} must be between 0 and 1, not {share}")
         config = replace(config, **{name: share})
+    if args.extra_english:
+        config = replace(config, extra_english=True)
     if args.distill is not None:
         if args.teacher is None:
             raise ConfigError("--distill needs --teacher DIR (the reader to learn from)")

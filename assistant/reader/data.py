@@ -39,6 +39,10 @@ from eval.questionset import Question
 
 DATA_DIR = Path(__file__).parent / "data"
 TRANSLATIONS = DATA_DIR / "facqa-en.jsonl"
+#: 517 more training questions in English (every FacQA train question then has one),
+#: translated after the shipped adapter was trained: ``tanya reader train
+#: --extra-english`` adds them (README, "How it is built")
+EXTRA_TRANSLATIONS = DATA_DIR / "facqa-en-extra.jsonl"
 SPLITS = ("train", "dev", "test")
 
 
@@ -84,13 +88,14 @@ def split_of(passage: str) -> str:
     return "train" if bucket < 14 else "dev" if bucket < 17 else "test"
 
 
-def load_facqa(path: Path, translations: Path | None = TRANSLATIONS) -> list[QA]:
-    """FacQA records, then their English versions where the project has one."""
+def load_facqa(path: Path, translations: Sequence[Path] = (TRANSLATIONS,)) -> list[QA]:
+    """FacQA records, each followed by its English version where one of the
+    ``translations`` files has it."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     english: dict[str, str] = {}
-    if translations is not None and translations.exists():
-        for line in translations.read_text(encoding="utf-8").splitlines():
+    for file in translations:
+        for line in file.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 record = json.loads(line)
                 english[record["key"]] = record["en"]

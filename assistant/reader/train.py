@@ -22,6 +22,7 @@ import numpy as np
 from assistant.errors import ConfigError
 from assistant.reader.convert import read_manifest
 from assistant.reader.data import (
+    EXTRA_TRANSLATIONS,
     QA,
     TRANSLATIONS,
     Example,
@@ -53,6 +54,9 @@ class TrainConfig:
     #: share of questions that also get their own passage with the answer's sentence
     #: taken out, as a negative (``--withheld``)
     withheld: float = 0.0
+    #: also train on ``data.EXTRA_TRANSLATIONS`` (``--extra-english``); off for the
+    #: shipped adapter, trained before they existed
+    extra_english: bool = False
     windows_per_example: int = 2
     checkpoint_every: int = 100
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
@@ -105,7 +109,7 @@ def featurize(tokenizer: ReaderTokenizer, examples: Sequence[Example], per_examp
 
 
 def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
-                   withheld: float, article_set: str, log: Log
+                   withheld: float, article_set: str, log: Log, extra_english: bool = False
                    ) -> tuple[list[Example], list[QA], dict[str, str]]:
     """Training examples, the dev records, and the hashes of every input."""
     from eval.questionset import load_question_set
@@ -114,7 +118,8 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
     from index.embedders import make_embedder
 
     embedder = make_embedder("e5-small-q4")
-    records = load_facqa(facqa_path)
+    translations = (TRANSLATIONS, EXTRA_TRANSLATIONS) if extra_english else (TRANSLATIONS,)
+    records = load_facqa(facqa_path, translations)
     train = [r for r in records if r.split == "train"]
     dev = [r for r in records if r.split == "dev"]
     passages = sorted({r.passage for r in train})
@@ -134,6 +139,8 @@ def build_examples(facqa_path: Path, seed: int, negatives: int, swapped: float,
     hashes = {"facqa": sha256_file(facqa_path), "translations": sha256_file(TRANSLATIONS),
               f"questionset:{article_set}": hashlib.sha256(
                   "\n".join(q.question for q in qset.questions).encode()).hexdigest()}
+    if extra_english:
+        hashes["translations_extra"] = sha256_file(EXTRA_TRANSLATIONS)
     return examples, dev, hashes
 
 
@@ -233,7 +240,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     tokenizer = ReaderTokenizer(model_dir / "tokenizer.json")
     examples, dev, hashes = build_examples(facqa_path, config.seed, config.negatives,
                                            config.swapped, config.withheld,
-                                           config.article_set, log)
+                                           config.article_set, log, config.extra_english)
     items = featurize(tokenizer, examples, config.windows_per_example)
     dev_set = dev_examples(dev, config.seed, 1, config.swapped, config.withheld)
     log(f"{len(examples)} examples -> {len(items)} windows "

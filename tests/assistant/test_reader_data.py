@@ -14,7 +14,9 @@ import pytest
 
 from assistant.cli import main
 from assistant.reader.data import (
+    EXTRA_TRANSLATIONS,
     TRANSLATIONS,
+    load_facqa,
     names_in,
     question_id,
     swapped_question,
@@ -105,15 +107,17 @@ def test_train_refuses_a_teacher_it_cannot_use(
 # ------------------------------------------------------------------ the translations
 
 FACQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "facqa" / "train.jsonl"
+FILES = (TRANSLATIONS, EXTRA_TRANSLATIONS)
 
 
-def _translations() -> list[dict[str, str]]:
-    text = TRANSLATIONS.read_text(encoding="utf-8")
+def _translations(path: Path) -> list[dict[str, str]]:
+    text = path.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_each_translation_is_one_english_question_under_a_unique_key() -> None:
-    rows = _translations()
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_each_translation_is_one_english_question_under_a_unique_key(path: Path) -> None:
+    rows = _translations(path)
     keys = [r["key"] for r in rows]
     assert len(keys) == len(set(keys)), "a question is translated twice"
     for r in rows:
@@ -122,11 +126,48 @@ def test_each_translation_is_one_english_question_under_a_unique_key() -> None:
         assert r["en"].strip() and r["en"].rstrip().endswith("?"), r
 
 
-def test_every_translation_belongs_to_a_facqa_question() -> None:
+def test_the_extra_translations_are_of_other_questions() -> None:
+    shipped, extra = ({r["key"] for r in _translations(p)} for p in FILES)
+    assert len(extra) == 517 and not shipped & extra
+
+
+def test_with_the_extra_translations_every_training_question_has_english() -> None:
     if not FACQA.is_file():
         pytest.skip(f"{FACQA} is missing: the translations cannot be matched to it")
     rows = [json.loads(line) for line in FACQA.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     known = {question_id(r["passage"], r["question"]) for r in rows}
-    orphans = [r for r in _translations() if r["key"] not in known]
-    assert not orphans, f"{len(orphans)} translations match no FacQA question: {orphans[:3]}"
+    for path in FILES:
+        orphans = [r for r in _translations(path) if r["key"] not in known]
+        assert not orphans, f"{path.name}: {len(orphans)} match no FacQA question"
+    for translations, english_train in (((TRANSLATIONS,), 560), (FILES, 1077)):
+        records = [r for r in load_facqa(FACQA, translations) if r.split == "train"]
+        assert sum(r.lang == "en" for r in records) == english_train
+        assert sum(r.lang == "id" for r in records) == 1077
+    # The dev and test splits (the archive sets' questions) are the same either way.
+    def held_out(translations: tuple[Path, ...]) -> list[tuple[str, str]]:
+        return [(r.lang, r.question) for r in load_facqa(FACQA, translations)
+                if r.split != "train"]
+    assert held_out((TRANSLATIONS,)) == held_out(FILES)
+
+
+def test_train_takes_the_extra_translations_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.reader.convert as convert
+    import assistant.reader.train as training
+
+    configs: list[training.TrainConfig] = []
+
+    def fake_train(facqa: Path, model_dir: Path, out: Path, config: training.TrainConfig,
+                   log: object = None) -> dict[str, object]:
+        configs.append(config)
+        return {"dev": {}}
+
+    monkeypatch.setattr(convert, "ensure_converted", lambda cache: tmp_path)
+    monkeypatch.setattr(training, "train", fake_train)
+    facqa = tmp_path / "train.jsonl"
+    facqa.write_text("{}\n")
+    for flags in ([], ["--extra-english"]):
+        assert main(["reader", "train", "--facqa", str(facqa), "--out",
+                     str(tmp_path / "run"), *flags]) == 0
+    assert [c.extra_english for c in configs] == [False, True]
