@@ -10,7 +10,7 @@ answer", as in SQuAD 2.0 readers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,8 +34,14 @@ class Window:
     ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
     #: Per token, whether it may be part of an answer, when already known (``windows``
-    #: works it out once per passage); empty: worked out from the offsets.
-    answerable: tuple[bool, ...] = ()
+    #: works it out once per passage); empty: worked out from the offsets. Derived from
+    #: the rest, so it takes no part in comparisons.
+    answerable: tuple[bool, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.answerable and len(self.answerable) != len(self.offsets):
+            raise ValueError(f"{len(self.answerable)} answer flags for "
+                             f"{len(self.offsets)} tokens")
 
     @property
     def answer_mask(self) -> np.ndarray:
@@ -143,8 +149,8 @@ class ReaderTokenizer:
         return tuple(ids[:MAX_QUESTION_TOKENS])
 
     # A server reads the same passages' best sentences for many questions: tokenising
-    # one took about half a millisecond, three per answer. 128 passages of about 110
-    # tokens hold about a megabyte.
+    # three of about 270 characters took 0.7 ms, against 0.02 ms cached. 128 passages
+    # of about 100 tokens hold about 2 MB.
     @lru_cache(maxsize=128)  # noqa: B019 - one tokenizer per process
     def _passage(self, passage: str) -> _PassageTokens:
         ids, offsets = self.pieces(passage, PASSAGE_PREFIX)

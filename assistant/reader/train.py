@@ -269,12 +269,13 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     # What the loss learns from besides the gold spans; a run resumes only with the same.
     teaching = ({"teacher": hashes["teacher"], "distill": config.distill,
                  "temperature": config.temperature} if labels is not None else {})
+    # What the examples were made from; a run resumes only on the same.
+    data = {"hashes": {k: v for k, v in hashes.items() if k != "teacher"},
+            "negatives": config.negatives, "swapped": config.swapped,
+            "withheld": config.withheld, "seed": config.seed}
     if checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=False)
-        if saved.get("teaching", {}) != teaching:
-            raise ConfigError(f"{checkpoint} is from a run with another teacher or --distill "
-                              f"({saved.get('teaching') or 'none'}, now {teaching or 'none'})"
-                              "; remove it or train into another --out")
+        check_resumable(checkpoint, saved, teaching, data)
         try:
             model.load_adapter(saved["adapter"])
         except ValueError as exc:
@@ -307,7 +308,7 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
         if step % config.checkpoint_every == 0 or step == total:
             torch.save({"adapter": model.adapter_state(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "rng": torch.get_rng_state(),
-                        "step": step, "teaching": teaching}, checkpoint)
+                        "step": step, "teaching": teaching, "data": data}, checkpoint)
     metrics = {lang: evaluate(model, tokenizer, [e for e in dev_set
                                                  if e.source.startswith(f"facqa-{lang}")])
                for lang in ("id", "en")}
@@ -329,6 +330,23 @@ def train(facqa_path: Path, model_dir: Path, out_dir: Path, config: TrainConfig,
     }
     (out_dir / "adapter.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def check_resumable(checkpoint: Path, saved: dict[str, Any], teaching: dict[str, Any],
+                    data: dict[str, Any]) -> None:
+    """A checkpoint resumes only a run with the same teacher and the same examples: with
+    other data (``--extra-english``, ``--swapped``...) the steps would not line up. A
+    checkpoint from before data were recorded is taken as it is."""
+    if saved.get("teaching", {}) != teaching:
+        raise ConfigError(f"{checkpoint} is from a run with another teacher or --distill "
+                          f"({saved.get('teaching') or 'none'}, now {teaching or 'none'})"
+                          "; remove it or train into another --out")
+    if "data" in saved and saved["data"] != data:
+        changed = sorted(k for k in {*saved["data"], *data}
+                         if saved["data"].get(k) != data.get(k))
+        raise ConfigError(f"{checkpoint} is from a run on other training data (differs in: "
+                          f"{', '.join(changed)}; --extra-english, --swapped, --withheld or "
+                          "--seed?); remove it or train into another --out")
 
 
 def _batches(items: Sequence[Featurized], config: TrainConfig) -> list[list[int]]:

@@ -104,6 +104,25 @@ def test_train_refuses_a_teacher_it_cannot_use(
     assert not (tmp_path / "run").exists(), "refused before training anything"
 
 
+
+def test_a_checkpoint_resumes_only_the_run_it_was_made_by(tmp_path: Path) -> None:
+    from assistant.errors import ConfigError
+    from assistant.reader.train import check_resumable
+
+    data = {"hashes": {"facqa": "a", "translations": "b"}, "negatives": 2, "swapped": 0.0,
+            "withheld": 0.0, "seed": 13}
+    saved = {"teaching": {}, "data": data}
+    check_resumable(tmp_path / "c.pt", saved, {}, dict(data))
+    check_resumable(tmp_path / "c.pt", {"teaching": {}}, {}, data)  # made before data
+    extra = {**data, "hashes": {**data["hashes"], "translations_extra": "c"}}
+    with pytest.raises(ConfigError, match=r"other training data \(differs in: hashes;"):
+        check_resumable(tmp_path / "c.pt", saved, {}, extra)
+    with pytest.raises(ConfigError, match="differs in: swapped"):
+        check_resumable(tmp_path / "c.pt", saved, {}, {**data, "swapped": 0.3})
+    with pytest.raises(ConfigError, match="another teacher"):
+        check_resumable(tmp_path / "c.pt", saved, {"teacher": "t"}, data)
+
+
 # ------------------------------------------------------------------ the translations
 
 FACQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "facqa" / "train.jsonl"
@@ -131,7 +150,8 @@ def test_the_extra_translations_are_of_other_questions() -> None:
     assert len(extra) == 517 and not shipped & extra
 
 
-def test_with_the_extra_translations_every_training_question_has_english() -> None:
+def test_with_the_extra_translations_every_training_question_has_english(
+        tmp_path: Path) -> None:
     if not FACQA.is_file():
         pytest.skip(f"{FACQA} is missing: the translations cannot be matched to it")
     rows = [json.loads(line) for line in FACQA.read_text(encoding="utf-8").splitlines()
@@ -144,6 +164,11 @@ def test_with_the_extra_translations_every_training_question_has_english() -> No
         records = [r for r in load_facqa(FACQA, translations) if r.split == "train"]
         assert sum(r.lang == "en" for r in records) == english_train
         assert sum(r.lang == "id" for r in records) == 1077
+    # One file holding both gives the same records (the trained comparison used one).
+    joined = tmp_path / "joined.jsonl"
+    joined.write_text("".join(p.read_text(encoding="utf-8") for p in FILES), encoding="utf-8")
+    assert load_facqa(FACQA, (joined,)) == load_facqa(FACQA, FILES)
+
     # The dev and test splits (the archive sets' questions) are the same either way.
     def held_out(translations: tuple[Path, ...]) -> list[tuple[str, str]]:
         return [(r.lang, r.question) for r in load_facqa(FACQA, translations)

@@ -205,13 +205,15 @@ def test_window_offsets_map_back(tokenizer: ReaderTokenizer, metaspace: int) -> 
         _assert_covered(tokenizer, text, covered)
 
 
-
 def test_windows_of_a_passage_read_again_are_the_same(tokenizer: ReaderTokenizer) -> None:
     """The second question over a passage reuses its tokens: the windows, and where an
     answer may start or end, are what they were, and what the offsets say."""
     text = _article()
     questions = ("Siapa?", "Apa yang dituntut Kyiv dari Amerika Serikat?")
-    first, again = (tokenizer.windows(q, text) for q in questions)
+    first = tokenizer.windows(questions[0], text)
+    hits = tokenizer._passage.cache_info().hits
+    again = tokenizer.windows(questions[1], text)
+    assert tokenizer._passage.cache_info().hits == hits + 1, "the passage was tokenised again"
     # <s> QUESTION </s></s>, then the passage's tokens
     ha, hb = (len(tokenizer.question(q)) + 3 for q in questions)
     assert len(first) == len(again) > 1
@@ -219,9 +221,15 @@ def test_windows_of_a_passage_read_again_are_the_same(tokenizer: ReaderTokenizer
         assert a.ids[ha:] == b.ids[hb:] and a.offsets[ha:] == b.offsets[hb:]
         for w in (a, b):
             assert w.answerable, "windows carry their answer flags"
-            worked_out = Window(w.text, w.ids, w.offsets).answer_mask
-            assert np.array_equal(w.answer_mask, worked_out)
+            plain = Window(w.text, w.ids, w.offsets)
+            assert np.array_equal(w.answer_mask, plain.answer_mask)
+            assert w == plain, "the flags are derived: they take no part in comparisons"
             assert w.answer_mask.sum() > len(w.ids) // 2
+
+
+def test_a_window_refuses_flags_that_do_not_fit_its_tokens() -> None:
+    with pytest.raises(ValueError, match="2 answer flags for 3 tokens"):
+        Window("Bu", (0, 5, 2), ((-1, -1), (0, 2), (-1, -1)), (False, True))
 
 
 # ------------------------------------------------------------------ spans
