@@ -9,8 +9,7 @@ answer", as in SQuAD 2.0 readers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,22 +32,14 @@ class Window:
     text: str
     ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
-    #: Per token, whether it may be part of an answer, when already known (``windows``
-    #: works it out once per passage); empty: worked out from the offsets. Derived from
-    #: the rest, so it takes no part in comparisons.
-    answerable: tuple[bool, ...] = field(default=(), compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.answerable and len(self.answerable) != len(self.offsets):
-            raise ValueError(f"{len(self.answerable)} answer flags for "
-                             f"{len(self.offsets)} tokens")
 
     @property
     def answer_mask(self) -> np.ndarray:
         """True where a span may start or end (window tokens with visible text) and at
         position 0."""
-        flags = self.answerable or _answerable(self.text, self.offsets)
-        mask = np.array(flags, dtype=bool)
+        text = self.text
+        mask = np.array([s >= 0 and _visible(text, s, e) for s, e in self.offsets],
+                        dtype=bool)
         mask[0] = True
         return mask
 
@@ -86,11 +77,6 @@ def _visible(text: str, start: int, end: int) -> bool:
     return any(not _blank(ch) for ch in text[start:end])
 
 
-def _answerable(text: str, offsets: Sequence[tuple[int, int]]) -> tuple[bool, ...]:
-    """Per token: text of the window's own (not a prefix or special token), not blank."""
-    return tuple(s >= 0 and _visible(text, s, e) for s, e in offsets)
-
-
 @dataclass(frozen=True)
 class _PassageTokens:
     """A passage tokenised once: its prefix's ids, then its own tokens."""
@@ -98,7 +84,6 @@ class _PassageTokens:
     prefix_ids: tuple[int, ...]
     ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
-    answerable: tuple[bool, ...]
 
 
 class ReaderTokenizer:
@@ -156,8 +141,7 @@ class ReaderTokenizer:
         ids, offsets = self.pieces(passage, PASSAGE_PREFIX)
         # The prefix tokens stay at the front of every window, as e5 expects.
         n = next((i for i, (s, _) in enumerate(offsets) if s >= 0), len(ids))
-        return _PassageTokens(tuple(ids[:n]), tuple(ids[n:]), tuple(offsets[n:]),
-                              _answerable(passage, offsets[n:]))
+        return _PassageTokens(tuple(ids[:n]), tuple(ids[n:]), tuple(offsets[n:]))
 
     def windows(self, question: str, passage: str, max_tokens: int = MAX_WINDOW_TOKENS,
                 stride: int = WINDOW_STRIDE) -> list[Window]:
@@ -170,8 +154,7 @@ class ReaderTokenizer:
             part = slice(begin, begin + max_tokens)
             out.append(Window(
                 passage, (*head, *tokens.prefix_ids, *tokens.ids[part], SEP),
-                ((-1, -1),) * lead + tokens.offsets[part] + ((-1, -1),),
-                (False,) * lead + tokens.answerable[part] + (False,)))
+                ((-1, -1),) * lead + tokens.offsets[part] + ((-1, -1),)))
             if begin + max_tokens >= len(tokens.ids):
                 return out
             begin += stride

@@ -104,7 +104,6 @@ def test_train_refuses_a_teacher_it_cannot_use(
     assert not (tmp_path / "run").exists(), "refused before training anything"
 
 
-
 def test_a_checkpoint_resumes_only_the_run_it_was_made_by(tmp_path: Path) -> None:
     from assistant.errors import ConfigError
     from assistant.reader.train import check_resumable
