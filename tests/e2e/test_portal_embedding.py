@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,9 +89,7 @@ def test_other_origins_can_neither_frame_nor_fetch(
     frame = next(f for f in page.frames if f is not page.main_frame)
     # The page's load event can come before the blocked frame commits its error page
     # (its url is still "" then; seen once in .ci/run): wait for it to commit somewhere.
-    deadline = time.monotonic() + 15
-    while not frame.url and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
+    frame.wait_for_url(lambda url: bool(url), wait_until="commit", timeout=15_000)
     assert frame.url.startswith("chrome-error://"), "frame-ancestors blocks the embedding"
     with pytest.raises(Exception, match="Failed to fetch"):
         page.evaluate("askTanya('What does Kyiv demand?')")
