@@ -40,13 +40,19 @@ def groups(name: str, results: Sequence[QuestionResult], combiner: Combiner
     return out
 
 
+def group_thresholds(scores: dict[str, tuple[list[float], list[float]]],
+                     max_false_refusal: float) -> dict[str, float]:
+    """Each group's own threshold (``choose_threshold``). A group without both kinds of
+    question (``offtopic`` has no answerable ones) has none; it still counts in the fit."""
+    return {key: choose_threshold(a, u, max_false_refusal).chosen.threshold
+            for key, (a, u) in scores.items() if a and u}
+
+
 def pooled_threshold(scores: dict[str, tuple[list[float], list[float]]],
                      max_false_refusal: float) -> float:
-    """The lowest of the groups' chosen thresholds: the strictest group decides, so none
-    refuses more than its false-refusal budget. A group without both kinds of question
-    (``offtopic`` has no answerable ones) sets no threshold; it still counts in the fit."""
-    chosen = [choose_threshold(a, u, max_false_refusal).chosen.threshold
-              for a, u in scores.values() if a and u]
+    """The lowest of the groups' own thresholds: the strictest group decides, so none
+    refuses more than its false-refusal budget."""
+    chosen = list(group_thresholds(scores, max_false_refusal).values())
     if not chosen:
         raise ConfigError("reader calibration needs a set with answerable and unanswerable "
                           "questions in one language")
@@ -86,16 +92,7 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
         scores.update(groups(name, results, combiner))
     threshold = pooled_threshold(scores, max_false_refusal)
     thresholds = language_thresholds(scores, max_false_refusal)
-    report = {}
-    for key, (a, u) in sorted(scores.items()):
-        threshold_here = thresholds.get(key.rpartition(":")[2], threshold)
-        report[key] = {
-            "answerable": len(a), "unanswerable": len(u),
-            "false_refusal_rate": _share(a, threshold_here),
-            "refusal_accuracy": _share(u, threshold_here),
-            "auroc": _round(auroc(a, u)),
-            "refused_at_5pct_false": _round(refused_at_false_rate(a, u)),
-        }
+    report = group_report(scores, thresholds, threshold, max_false_refusal)
     return {"threshold": round(threshold, 4),
             "thresholds": {lang: round(t, 4) for lang, t in thresholds.items()},
             "adapter_sha256": sha, "embedder": embedder,
@@ -104,6 +101,27 @@ def calibrate_reader(sets: Sequence[tuple[QuestionSet, Sequence[Document]]],
             "combiner": combiner.to_dict(),
             "max_false_refusal_rate": max_false_refusal,
             "question_sets": sorted({qset.name for qset, _ in sets}), "sets": report}
+
+
+def group_report(scores: dict[str, tuple[list[float], list[float]]],
+                 thresholds: dict[str, float], fallback: float, max_false_refusal: float
+                 ) -> dict[str, dict[str, Any]]:
+    """Per group, at its language's threshold (``fallback`` for a language without one):
+    what it refuses, how well it ranks, and its own threshold, so the report shows which
+    group set each language's (the lowest own threshold of that language)."""
+    own = group_thresholds(scores, max_false_refusal)
+    report = {}
+    for key, (a, u) in sorted(scores.items()):
+        threshold_here = thresholds.get(key.rpartition(":")[2], fallback)
+        report[key] = {
+            "answerable": len(a), "unanswerable": len(u),
+            "own_threshold": _round(own.get(key)),
+            "false_refusal_rate": _share(a, threshold_here),
+            "refusal_accuracy": _share(u, threshold_here),
+            "auroc": _round(auroc(a, u)),
+            "refused_at_5pct_false": _round(refused_at_false_rate(a, u)),
+        }
+    return report
 
 
 def _share(scores: Sequence[float], threshold: float) -> float | None:

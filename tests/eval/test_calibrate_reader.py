@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 
 from assistant.reader.answerability import Combiner
-from eval.calibrate_reader import groups, language_thresholds, pooled_threshold
+from eval.calibrate_reader import (
+    group_report,
+    groups,
+    language_thresholds,
+    pooled_threshold,
+)
 from tests.eval.factories import result
 
 # Answerability = 2 * reader - 1.
@@ -51,3 +56,22 @@ def test_a_set_without_answerable_questions_sets_no_threshold() -> None:
                      "offtopic:fr": ([], [1.0])}
     assert language_thresholds(with_offtopic, 0.05) == {
         "en": pooled_threshold({"a:en": with_offtopic["a:en"]}, 0.05)}
+
+
+def test_the_report_names_each_groups_own_threshold_and_the_one_that_decides() -> None:
+    answerable = [float(i) for i in range(1, 21)]
+    # Each refuses one answerable question (its 5%) to refuse its second unanswerable one.
+    scores = {"a:en": (answerable, [-5.0, 1.5]),
+              "b:en": ([a - 3 for a in answerable], [-6.0, -1.5]),
+              "offtopic:en": ([], [30.0])}
+    thresholds = language_thresholds(scores, 0.05)
+    report = group_report(scores, thresholds, thresholds["en"], 0.05)
+    own = {key: row["own_threshold"] for key, row in report.items()}
+    assert own["a:en"] == pooled_threshold({"a:en": scores["a:en"]}, 0.05)
+    assert own["b:en"] == pooled_threshold({"b:en": scores["b:en"]}, 0.05) < own["a:en"]
+    assert own["offtopic:en"] is None  # no answerable questions: no threshold of its own
+    assert thresholds["en"] == own["b:en"]  # the strictest group's is the language's
+    # Each group is reported at the language's threshold, not its own.
+    assert report["a:en"]["false_refusal_rate"] == 0.0
+    assert report["b:en"]["false_refusal_rate"] == 0.05
+    assert report["offtopic:en"]["refusal_accuracy"] == 0.0
