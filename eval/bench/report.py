@@ -195,8 +195,11 @@ def answers_markdown(results: dict[str, Any]) -> str:
     lines += [f"| {name} | {m['p50']:.2f} / {m['p95']:.2f} | {target} |"
               if "(s)" in name else f"| {name} | {m['p50']:.1f} / {m['p95']:.1f} | {target} |"
               for name, m, target in rows]
-    breakdown = r["warm"].get("breakdown_p50") or {}
-    if breakdown:
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items())
-        lines.append(f"\nReader-on stage medians (ms): {stages}.")
+    article = r["warm"].get("breakdown_p50") or {}
+    archive = r["warm_archive"].get("reader_on_stages_p50") or {}  # older results lack it
+    parts = [f"{where} {', '.join(f'{k} {v:.1f}' for k, v in stages.items())}"
+             for where, stages in (("the article:", article), ("the archive:", archive))
+             if stages]
+    if parts:
+        lines.append(f"\nReader-on stage medians (ms), {'; '.join(parts)}.")
     return "\n".join(lines) + "\n"

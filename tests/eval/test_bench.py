@@ -153,10 +153,16 @@ def test_answers_only_measures_warm_and_cold_answers(
     archive = results["warm_archive"]
     assert archive["documents"] == 12 and archive["chunks"] >= 12
     assert _positive(archive["reader_on"]["p50"]) and _positive(archive["reader_off"]["p50"])
+    # The archive's stages too, each section's own.
+    for reader in ("on", "off"):
+        assert {"embed", "retrieve", "answer"} <= set(archive[f"reader_{reader}_stages_p50"])
+    assert archive["reader_on_stages_p50"]["answer"] > 0
     assert _positive(results["cold_ask"]["seconds"]["p50"])
     table = (out / "answers.md").read_text()
     assert table.startswith("| measure | Tanya | target |")
-    assert "12-document archive, reader on" in table and "Reader-on stage medians" in table
+    assert "12-document archive, reader on" in table
+    stages = table.split("Reader-on stage medians (ms), ")[1]
+    assert stages.startswith("the article: embed") and "; the archive: embed" in stages
 
 
 def test_answers_only_refuses_the_build_options(capsys: pytest.CaptureFixture[str]) -> None:
