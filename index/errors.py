@@ -28,6 +28,18 @@ class StoreUnavailableError(TanyaError):
     status = 503
 
 
+class EmbedderSpecError(TanyaError, ValueError):
+    """An embedder spec (``--embedder``, ``TANYA_EMBEDDER``) that names no embedder."""
+
+    status = 400
+
+
+class EmbedderUnavailableError(TanyaError):
+    """The embedder's model cannot be loaded on this machine."""
+
+    status = 503
+
+
 class CorpusError(TanyaError):
     status = 422
 

