@@ -316,7 +316,36 @@ def make_api(service: TanyaService, settings: Settings | None = None) -> FastAPI
                                  media_type="text/event-stream", background=BackgroundTask(release),
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    _add_unknown_route_answers(app)
     return app
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _add_unknown_route_answers(app: FastAPI) -> None:
+    """A path under ``/api/`` or ``/v1/`` that no route serves, or a method it does not
+    take, answers in the API's error format (404 or 405 with ``Allow``). Without these
+    the chat window, mounted at ``/``, answered them with its own ``{"detail": ...}``.
+    Added last, so every real route matches first."""
+    from starlette.routing import Match
+
+    served = list(app.router.routes)
+
+    async def unknown(request: Request) -> JSONResponse:
+        allowed = sorted({method for route in served
+                          if route.matches(request.scope)[0] == Match.PARTIAL
+                          for method in getattr(route, "methods", None) or ()})
+        if allowed:
+            raise ApiError(405, "method_not_allowed",
+                           f"{request.method} is not allowed on {request.url.path[:200]}; "
+                           f"use {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
+        raise ApiError(404, "not_found", f"no endpoint at {request.url.path[:200]}; the API's "
+                       "endpoints are /api/ask, /api/status and /v1/chat/completions")
+
+    for prefix in ("/api/", "/v1/"):
+        app.add_api_route(prefix + "{rest:path}", unknown, methods=_METHODS,
+                          include_in_schema=False)
 
 
 class _Guard:

@@ -172,3 +172,23 @@ def test_page_serves_under_a_path_prefix(hash_service: TanyaService) -> None:
         assert client.get("/tanya/healthz").json() == {"status": "ok"}
         for example in EXAMPLES:
             assert example in page.text or example in client.get("/tanya/config").text
+
+
+def test_unknown_api_paths_and_methods_answer_in_the_api_format_beside_the_window(
+        hash_service: TanyaService) -> None:
+    """With the chat window mounted at ``/`` (as served), a path under /api/ or /v1/
+    that no route serves, or a method it does not take, still gets the API's error
+    shape, not the window's ``{"detail": ...}``; the window and the API keep working."""
+    from tests.assistant.test_api import assert_error
+
+    with TestClient(create_app(hash_service.settings, hash_service)) as client:
+        assert "/api/nothing" in assert_error(client.get("/api/nothing"), 404, "not_found")
+        response = client.get("/api/ask")
+        assert "use POST" in assert_error(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == "POST"
+        assert_error(client.get("/v1/chat/completions"), 405, "method_not_allowed")
+        assert_error(client.post("/v1/nothing/here", json={}), 404, "not_found")
+        assert client.get("/").status_code == 200
+        assert client.get("/v1/models").status_code == 200
+        answer = client.post("/api/ask", json={"question": "What does Kyiv demand?"})
+        assert answer.status_code == 200 and answer.json()["citations"]
