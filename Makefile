@@ -34,7 +34,7 @@ test: setup
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# The four shipped question sets: reports under eval-runs/, then the regression bars, which
+# The six shipped question sets: reports under eval-runs/, then the regression bars, which
 # live in one place (tests/eval/test_gate.py).
 SETS := ukraina ukraina-heldout ukraina-fresh offtopic archive-dev archive-test
 eval: setup
