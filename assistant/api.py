@@ -104,8 +104,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(status, kind, message)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", _validation_message(exc))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message = _validation_message(exc)
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and "json" not in content_type.lower():
+            # curl -d sends a form type: FastAPI then never reads the body as JSON.
+            message += (f" (the body was sent as {content_type or 'no content type'}; "
+                        "send it as JSON, with Content-Type: application/json)")
+        return error_response(422, "invalid_request", message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -96,6 +96,18 @@ def test_bad_requests_are_422_json(client: TestClient, body: Any, kind: str) -> 
     assert_error(client.post("/api/ask", json=body), 422, kind)
 
 
+def test_a_body_not_sent_as_json_says_which_content_type_to_send(client: TestClient) -> None:
+    # What `curl URL -d '{...}'` sends: the JSON text, typed as a form.
+    response = client.post("/api/ask", content=b'{"question": "What does Kyiv demand?"}',
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    message = assert_error(response, 422, "invalid_request")
+    assert "application/x-www-form-urlencoded" in message
+    assert "Content-Type: application/json" in message
+    # Sent as JSON, the same body is answered; a JSON body's own mistakes get no hint.
+    assert client.post("/api/ask", json={"question": "What does Kyiv demand?"}).status_code == 200
+    assert "Content-Type" not in assert_error(client.post("/api/ask", json={}), 422)
+
+
 def test_malformed_json_is_422_json(client: TestClient) -> None:
     response = client.post("/api/ask", content=b'{"question": ',
                            headers={"content-type": "application/json"})
