@@ -25,6 +25,7 @@ from assistant.reader.adapter import Adapter, ReaderUnavailableError, load_shipp
 from assistant.reader.decode import best_span
 from assistant.reader.graph import DISABLED_OPTIMIZERS, inference_session
 from assistant.reader.inputs import ReaderTokenizer, Window, batch
+from assistant.reader.tidy import tidy_span
 from assistant.reader.weights import (
     WORD_EMBEDDINGS,
     EmbeddingInputs,
@@ -94,7 +95,7 @@ class Reader:
                              w.answer_mask)
             if span is None or (best is not None and span.score <= best.answerability):
                 continue
-            s, e = w.char_span(span.first, span.last)
+            s, e = tidy_span(w.text, *w.char_span(span.first, span.last))
             base = passages[index].start
             best = Reading(span.score, index, base + s, base + e, w.text[s:e])
         return best

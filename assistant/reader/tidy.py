@@ -1,0 +1,86 @@
+"""Typographic tidying of an answer span: no dangling punctuation, no half a quotation.
+
+The reader picks token spans, and a span can stop inside a quotation (``pengakuan
+"kenyataan``, where the passage goes on ``saat ini"``) or carry a comma or dash from the
+sentence around it. Shown first in an answer, such a span reads as broken. These rules
+are punctuation only, the same in any language written with these marks: nothing here
+knows a word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Opening mark -> its closing mark. The straight double quote closes itself.
+PAIRS = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "(": ")", "[": "]"}
+#: How far past the span a quotation may close for the span to take it in.
+REACH = 40
+_EDGE = ",;:"  # a span never starts or ends with these
+#: A span grows only within its sentence (the cited sentence must still hold it): not
+#: past a line break or a full stop, question or exclamation mark before a space.
+_SENTENCE_END = re.compile(r"\n|[.!?]\s")
+
+
+def tidy_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` with a quotation it opens but does not close completed, when
+    the closing mark follows within ``REACH`` characters in the same sentence (the same
+    backwards for one it closes but does not open), else its mark on the edge dropped;
+    and leading or trailing commas, semicolons, colons, dashes and spaces dropped.
+    Returns the new offsets; never empties a span that was not empty."""
+    if end <= start:
+        return start, end
+    s, e = _strip_edges(text, start, end)
+    for opener, closer in PAIRS.items():
+        s, e = _balance(text, s, e, opener, closer)
+    s, e = _strip_edges(text, s, e)
+    return (s, e) if e > s else (start, end)
+
+
+def _opens(text: str, at: int, opener: str, closer: str) -> bool:
+    """Whether the mark at ``text[at]`` opens: a straight quote opens after a space,
+    an opening mark or the start of the text, and closes otherwise."""
+    if opener != closer:
+        return text[at] == opener
+    return at == 0 or text[at - 1].isspace() or text[at - 1] in PAIRS
+
+
+def _balance(text: str, s: int, e: int, opener: str, closer: str) -> tuple[int, int]:
+    unclosed: list[int] = []
+    stray: list[int] = []  # closing marks whose opening the span left out
+    for at in range(s, e):
+        if text[at] not in (opener, closer):
+            continue
+        if _opens(text, at, opener, closer):
+            unclosed.append(at)
+        elif unclosed:
+            unclosed.pop()
+        else:
+            stray.append(at)
+    if len(unclosed) == 1 and not stray:
+        after = _SENTENCE_END.split(text[e:e + REACH], 1)[0]
+        close = after.find(closer)
+        if close >= 0:
+            return s, e + close + 1
+        if unclosed[0] == s:  # an opening mark on the edge, its quotation beyond reach
+            return s + 1, e
+    elif len(stray) == 1 and not unclosed:
+        before = _SENTENCE_END.split(text[max(0, s - REACH):s])[-1]
+        open_at = before.rfind(opener)
+        if open_at >= 0:
+            return s - len(before) + open_at, e
+        if stray[0] == e - 1:  # on the edge, its quotation beyond reach: drop it
+            return s, e - 1
+    return s, e
+
+
+def _strip_edges(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and _loose(text[s]):
+        s += 1
+    while e > s and _loose(text[e - 1]):
+        e -= 1
+    return s, e
+
+
+def _loose(ch: str) -> bool:
+    return ch.isspace() or ch in _EDGE or unicodedata.category(ch) == "Pd"
