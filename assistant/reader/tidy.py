@@ -16,7 +16,9 @@ import unicodedata
 PAIRS = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "(": ")", "[": "]"}
 #: How far past the span a quotation may close for the span to take it in.
 REACH = 40
-_EDGE = ",;:"  # a span never starts or ends with these
+_EDGE = ",;:"  # a span never starts or ends with these, nor with a dash
+#: Dashes that are not dashes: a minus sign ("-5 derajat") or a word's hyphen stay.
+_HYPHENS = frozenset("-\u2010\u2011")
 #: A span grows only within its sentence (the cited sentence must still hold it): not
 #: past a line break or a full stop, question or exclamation mark before a space.
 _SENTENCE_END = re.compile(r"\n|[.!?]\s")
@@ -45,6 +47,25 @@ def _opens(text: str, at: int, opener: str, closer: str) -> bool:
     return at == 0 or text[at - 1].isspace() or text[at - 1] in PAIRS
 
 
+def _may_close(text: str, at: int, opener: str, closer: str) -> bool:
+    """Whether the mark could close a quotation: a straight quote with spaces on both
+    sides (``lagu " Jujur "``, a style some newsrooms use) may open or close."""
+    if opener != closer:
+        return text[at] == closer
+    return not _opens(text, at, opener, closer) or _spaced(text, at)
+
+
+def _may_open(text: str, at: int, opener: str, closer: str) -> bool:
+    if opener != closer:
+        return text[at] == opener
+    return _opens(text, at, opener, closer) or _spaced(text, at)
+
+
+def _spaced(text: str, at: int) -> bool:
+    return (at == 0 or text[at - 1].isspace()) and (at + 1 == len(text)
+                                                    or text[at + 1].isspace())
+
+
 def _balance(text: str, s: int, e: int, opener: str, closer: str) -> tuple[int, int]:
     unclosed: list[int] = []
     stray: list[int] = []  # closing marks whose opening the span left out
@@ -59,16 +80,19 @@ def _balance(text: str, s: int, e: int, opener: str, closer: str) -> tuple[int, 
             stray.append(at)
     if len(unclosed) == 1 and not stray:
         after = _SENTENCE_END.split(text[e:e + REACH], 1)[0]
-        close = after.find(closer)
-        if close >= 0:
-            return s, e + close + 1
+        # The first mark after the span must close the quotation, not open another.
+        marks = [i for i, ch in enumerate(after) if ch in (opener, closer)]
+        if marks and _may_close(text, e + marks[0], opener, closer):
+            return s, e + marks[0] + 1
         if unclosed[0] == s:  # an opening mark on the edge, its quotation beyond reach
             return s + 1, e
     elif len(stray) == 1 and not unclosed:
         before = _SENTENCE_END.split(text[max(0, s - REACH):s])[-1]
-        open_at = before.rfind(opener)
-        if open_at >= 0:
-            return s - len(before) + open_at, e
+        base = s - len(before)
+        # The last mark before the span must open the quotation, not close another.
+        marks = [i for i, ch in enumerate(before) if ch in (opener, closer)]
+        if marks and _may_open(text, base + marks[-1], opener, closer):
+            return base + marks[-1], e
         if stray[0] == e - 1:  # on the edge, its quotation beyond reach: drop it
             return s, e - 1
     return s, e
@@ -83,4 +107,5 @@ def _strip_edges(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def _loose(ch: str) -> bool:
-    return ch.isspace() or ch in _EDGE or unicodedata.category(ch) == "Pd"
+    return ch.isspace() or ch in _EDGE or (unicodedata.category(ch) == "Pd"
+                                           and ch not in _HYPHENS)

@@ -72,7 +72,9 @@ def p50s(times: Mapping[str, list[float]]) -> dict[str, float]:
 
 def _child(name: str, calls: int) -> dict[str, list[float]]:
     out = subprocess.run([sys.executable, "-m", "eval.bench.spinning", "--setting", name,
-                          "--calls", str(calls)], check=True, capture_output=True, text=True)
+                          "--calls", str(calls)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the {name!r} process failed:\n{out.stderr[-2000:]}")
     times: dict[str, list[float]] = json.loads(out.stdout)
     return times
 

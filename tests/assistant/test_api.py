@@ -126,6 +126,14 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert_error(client.get("/api/ask"), 405)
 
 
+def test_a_trailing_slash_redirects_to_the_route(client: TestClient) -> None:
+    response = client.post("/api/ask/", json={"question": QUESTION}, follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"].endswith("/api/ask")
+    assert client.post("/api/ask/", json={"question": QUESTION}).status_code == 200
+    assert_error(client.post("/api/nothing/", json={}), 404)
+
+
 def test_unexpected_errors_hide_their_details(
         client: TestClient, hash_service: TanyaService, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

