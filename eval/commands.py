@@ -232,10 +232,7 @@ def _refuse_variants(spec: str) -> None:
     from assistant.errors import ConfigError
     from index.embedders import make_embedder
 
-    try:
-        embedder = make_embedder(spec)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    embedder = make_embedder(spec)  # a bad spec is EmbedderSpecError: a usage error
     if embedder.calibration_spec != embedder.spec:
         raise ConfigError(f"{embedder.spec} uses the calibration of {embedder.calibration_spec}"
                           f"; calibrate that (--embedder {embedder.calibration_spec})")

@@ -108,10 +108,7 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     # the config's too, whatever TANYA_READER says.
     settings = replace(base, llm=config.llm, refusal_threshold=config.threshold,
                        reader=config.reader, reader_chars=config.reader_chars)
-    try:
-        embedder = make_embedder(config.embedder)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    embedder = make_embedder(config.embedder)  # a bad spec is EmbedderSpecError
     service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid,
                            sentence_weight=config.sentence_weight)
     if not config.off_topic_check:
