@@ -45,9 +45,7 @@ def compare(service: Any, questions: Sequence[Any], calls: int) -> dict[str, dic
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.service import TanyaService
-    from assistant.settings import Settings
-    from eval.bench.warm import archive_documents, warm_up
+    from eval.bench.warm import warm_archive_service
     from eval.questionset import load_question_set
 
     parser = argparse.ArgumentParser(prog="python -m eval.bench.fusions")
@@ -57,12 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--calls must be at least 1")
     questions = load_question_set("archive-dev").questions
     with tempfile.TemporaryDirectory(prefix="tanya-fusions-") as tmp:
-        # The user's cache: the reader's prepared base and graph are not made again.
-        settings = Settings(home=Path(tmp), index="bench-archive", reader="on",
-                            cache=str(Settings().cache_dir))
-        service = TanyaService(settings)
-        service.build(archive_documents())
-        warm_up(service, questions)
+        service = warm_archive_service(Path(tmp))
         print(json.dumps(compare(service, questions, args.calls), indent=2))
 
 

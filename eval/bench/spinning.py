@@ -43,20 +43,15 @@ def measure(config: Mapping[str, str], calls: int) -> dict[str, list[float]]:
     """Stage milliseconds of ``calls`` new questions, the reader's session set to
     ``config``."""
     from assistant.reader.runtime import open_session
-    from assistant.service import TanyaService
-    from assistant.settings import Settings
-    from eval.bench.warm import archive_documents, warm_up
+    from eval.bench.warm import warm_archive_service, warm_up
     from eval.questionset import load_question_set
 
     questions = load_question_set("archive-dev").questions
     with tempfile.TemporaryDirectory(prefix="tanya-spinning-") as tmp:
-        # The user's cache: the reader's prepared base and graph are not made again.
-        service = TanyaService(Settings(home=Path(tmp), index="bench-archive", reader="on",
-                                        cache=str(Settings().cache_dir)))
-        service.build(archive_documents())
+        service = warm_archive_service(Path(tmp))
         reader = service.reader()
         reader._session = open_session(reader.graph_path, config=config)
-        warm_up(service, questions)
+        warm_up(service, questions)  # again, now on this session
         times: dict[str, list[float]] = {stage: [] for stage in STAGES}
         for i in range(calls):
             # A new wording each time: no cached query vector (see eval.bench.soak).

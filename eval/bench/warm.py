@@ -92,6 +92,17 @@ def archive_documents(n: int = ARCHIVE_DOCUMENTS) -> list[Document]:
     return out
 
 
+def warm_archive_service(home: Path) -> TanyaService:
+    """A reader-on service over the bench archive under ``home``, built and warmed up,
+    reading the user's cache (the reader's prepared base and graph are not made again).
+    For the benches that compare the reader's sessions in-process."""
+    service = TanyaService(Settings(home=home, index="bench-archive", reader="on",
+                                    cache=str(Settings().cache_dir)))
+    service.build(archive_documents())
+    warm_up(service, load_question_set("archive-dev").questions)
+    return service
+
+
 def run_archive(home: Path, calls: int, repeats: int) -> dict[str, Any]:
     """Warm answers (reader on and off) over a ``ARCHIVE_DOCUMENTS``-document index,
     asked the archive dev set's questions."""
