@@ -319,3 +319,12 @@ def test_reader_chars_reaches_the_service_the_run_asks(
     assert service.settings.reader_chars == 450
     with pytest.raises(ConfigError, match=r"TANYA_READER_CHARS\) must be between 50 and 5000"):
         eval_commands._config(parsed("run", "ukraina", "--reader-chars", "5"), None, None)
+
+
+def test_an_unknown_embedder_is_a_usage_error_in_eval_too(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`eval run` and `eval calibrate` report a bad spec as the CLI's other commands do."""
+    assert run("run", str(tiny_set), "--embedder", "bogus") == 2
+    assert "unknown embedder 'bogus'" in capsys.readouterr().err
+    assert run("calibrate", str(tiny_set), "--embedder", "hash:abc") == 2
+    assert "bad hash embedder 'hash:abc'" in capsys.readouterr().err
