@@ -130,7 +130,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from eval.report import write_reports
     from eval.runner import EvalRunner
     from eval.summary import summarize
-    from eval.tables import metric_rows, text_table
+    from eval.tables import metric_text
 
     qset, documents, warnings = _load(args)
     service = _open(args, documents, threshold=args.threshold, llm=args.llm)
@@ -147,7 +147,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(text_table(*metric_rows(summary)))
+        print(metric_text(summary))
         print(f"\n{summary['failed_questions']} of {len(results)} questions failed "
               "at least one metric" + ("; see report.md" if args.out else "; use --out DIR"))
     return _check_bars(summary, [*args.fail_under, *args.fail_over])

@@ -69,7 +69,9 @@ def format_comparison(comparison: dict[str, Any]) -> str:
     for key, (va, vb) in comparison["config_changes"].items():
         lines.append(f"config {key}: {va} -> {vb}")
     langs = sorted({lang for m in comparison["metrics"] for lang in m["by_lang"]})
-    headers = ["metric", "A", "B", "B-A", "", *(f"B-A {lang}" for lang in langs)]
+    # The verdict: is B better or worse than A, by the metric's direction (a lower false
+    # refusal rate or latency is better).
+    headers = ["metric", "A", "B", "B-A", "B vs A", *(f"B-A {lang}" for lang in langs)]
     rows = [[m["metric"], fmt(m["a"], m["metric"]), fmt(m["b"], m["metric"]),
              _signed(m["delta"], m["metric"]), m["verdict"],
              *(_signed(m["by_lang"][lang], m["metric"]) for lang in langs)]

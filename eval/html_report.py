@@ -13,7 +13,7 @@ from typing import Any
 from eval.charts import grouped_bars, histogram
 from eval.metrics import metric_value
 from eval.results import QuestionResult
-from eval.tables import LABELS, metric_rows, reader_note, scopes, tag_rows
+from eval.tables import LABELS, metric_notes, metric_rows, reader_note, scopes, tag_rows
 
 _CHART_METRICS = ("retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
                   "answer.fact_recall", "answer.span_em", "answer.span_f1", "citations.hit",
@@ -33,7 +33,9 @@ def html_report(summary: dict[str, Any], results: Sequence[QuestionResult]) -> s
     qset = summary.get("question_set", {})
     title = f"Tanya evaluation: {qset.get('name', 'question set')}"
     body = [f"<h1>{escape(title)}</h1>", _facts(summary),
-            "<h2>Metrics</h2>", _table(*metric_rows(summary)), _metric_chart(summary),
+            "<h2>Metrics</h2>", _table(*metric_rows(summary)),
+            *(f'<p class="small">{escape(note)}</p>' for note in metric_notes(summary)),
+            _metric_chart(summary),
             "<h2>Latency</h2>", _latency_chart(summary, results)]
     headers, rows = tag_rows(summary)
     if rows:

@@ -10,7 +10,7 @@ from typing import Any
 from assistant.errors import ConfigError
 from eval.html_report import html_report
 from eval.results import QuestionResult
-from eval.tables import metric_rows, reader_note, tag_rows
+from eval.tables import metric_notes, metric_rows, reader_note, tag_rows
 
 MAX_FAILED_SHOWN = 300
 _ANSWER_CHARS = 200
@@ -43,6 +43,8 @@ def markdown_report(summary: dict[str, Any], results: Sequence[QuestionResult]) 
     lines = [f"# Evaluation: {_md(str(qset.get('name', 'question set')))}", ""]
     lines += [f"- {_md(key)}: `{_code(value)}`" for key, value in _run_facts(summary)]
     lines += ["", "## Metrics", "", *_md_table(*metric_rows(summary))]
+    for note in metric_notes(summary):
+        lines += ["", _md(note)]
     tag_headers, rows = tag_rows(summary)
     if rows:
         lines += ["", "## By tag", "", *_md_table(tag_headers, rows)]

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eval.metrics import group_metrics
+from eval.metrics import group_metrics, metric_value
 from eval.results import QuestionResult
+
+# The service cuts answerability per language (calibration.json's "thresholds"); a group
+# holding several languages gets one cut over scores whose scales differ, so its figure can
+# sit below every language's own and describes no cut the service makes.
+POOLED_AT_5PCT = ("one cut over all languages' pooled scores, whose scales differ; the "
+                  "service cuts per language, so this can sit below every language's figure")
 
 
 def is_category(tag: str) -> bool:
@@ -17,14 +23,23 @@ def is_category(tag: str) -> bool:
 def summarize(results: Sequence[QuestionResult], run: dict[str, Any] | None = None
               ) -> dict[str, Any]:
     """The summary.json object: DESIGN.md's metrics at the top level, then breakdowns
-    (``by_lang``, ``by_tag``) and ``run`` details (config, versions, timing)."""
+    (``by_lang``, ``by_tag``), ``notes`` on top-level figures that need one and ``run``
+    details (config, versions, timing)."""
     langs = sorted({r.lang for r in results})
     tags = sorted({t for r in results for t in r.tags if is_category(t)})
-    return {
+    summary = {
         **group_metrics(results),
         "by_lang": {lang: group_metrics([r for r in results if r.lang == lang])
                     for lang in langs},
         "by_tag": {tag: group_metrics([r for r in results if tag in r.tags]) for tag in tags},
         "failed_questions": sum(1 for r in results if r.failed),
-        **(run or {}),
     }
+    return {**summary, "notes": notes(summary), **(run or {})}
+
+
+def notes(summary: dict[str, Any]) -> dict[str, str]:
+    """Caveats on the top-level figures, by metric name; empty when there are none."""
+    if (len(summary.get("by_lang", {})) > 1
+            and metric_value(summary, "refusal.at_5pct_false") is not None):
+        return {"refusal.at_5pct_false": POOLED_AT_5PCT}
+    return {}

@@ -35,13 +35,22 @@ def scopes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def metric_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows: one row per metric, one column per scope (all, each language)."""
+    """Headers and rows: one row per metric, one column per scope (all, each language);
+    an "all" figure with a note (``metric_notes``) is marked with "*"."""
     columns = scopes(summary)
+    noted = summary.get("notes", {})
     headers = ["metric", *(label for label, _ in columns)]
     rows = [["n", *(str(m.get("n", 0)) for _, m in columns)]]
-    rows += [[name, *(fmt(metric_value(m, name), name) for _, m in columns)]
+    rows += [[name, *(fmt(metric_value(m, name), name)
+                      + ("*" if label == "all" and name in noted else "")
+                      for label, m in columns)]
              for name in METRICS]
     return headers, rows
+
+
+def metric_notes(summary: dict[str, Any]) -> list[str]:
+    """The footnotes of ``metric_rows``' marked figures, one line each."""
+    return [f"* {name}, all: {note}" for name, note in summary.get("notes", {}).items()]
 
 
 def tag_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -50,6 +59,11 @@ def tag_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = [[tag, str(m.get("n", 0)), *(fmt(metric_value(m, name), name) for name in TAG_METRICS)]
             for tag, m in sorted(summary.get("by_tag", {}).items())]
     return headers, rows
+
+
+def metric_text(summary: dict[str, Any]) -> str:
+    """The metrics table for the terminal, then its footnotes."""
+    return "\n".join([text_table(*metric_rows(summary)), *metric_notes(summary)])
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,10 @@ def test_compare_gives_deltas_and_verdicts_of_the_reader_metrics(
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("refusal.at_5pct_false"))
     assert row.split()[1:5] == ["1.000", "0.500", "-0.500", "worse"]
+    # the verdict column says which run it judges against which
+    header = next(line for line in out.splitlines() if line.startswith("metric "))
+    assert re.split(r"\s{2,}", header)[:5] == ["metric", "A", "B", "B-A", "B vs A"]
+    assert header.index("B vs A") == row.index("worse")
 
 
 def test_a_run_from_before_the_reader_compares_with_one_after(

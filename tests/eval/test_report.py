@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_reports_show_the_reader_metrics_and_spans_escaped() -> None:
     # columns: all, en, id
     assert rows["answer.span_em"] == ["0.500", "0.000", "1.000"]
     assert rows["refusal.auroc"] == ["1.000", "1.000", "-"]
-    assert rows["refusal.at_5pct_false"] == ["1.000", "1.000", "-"]
+    assert rows["refusal.at_5pct_false"] == ["1.000*", "1.000", "-"]  # pooled: a footnote
     text = markdown_report(summary, results)
     row = next(line for line in text.splitlines() if line.startswith("| q1 "))
     assert "answer.span\\_em" in row
@@ -96,3 +97,53 @@ def test_reports_of_a_reader_off_run_show_no_span_notes() -> None:
     results = [result("q1", rank=4, gold_answer="Budapest")]
     text = markdown_report(summarize(results), results)
     assert "gold answer" not in text and "span:" not in text
+
+
+def two_scales() -> list[QuestionResult]:
+    """Each language separates its own scores, but English scores sit higher: no single
+    cut separates both."""
+    def scored(qid: str, lang: str, score: float, answerable: bool = True) -> QuestionResult:
+        return result(qid, lang=lang, answerable=answerable, rank=1, answerability=score,
+                      refused=not answerable)
+
+    return [scored("e1", "en", 10.0), scored("e2", "en", 11.0),
+            scored("eu", "en", 5.0, answerable=False),
+            scored("i1", "id", 1.0), scored("i2", "id", 2.0),
+            scored("iu", "id", 0.0, answerable=False)]
+
+
+def test_the_pooled_refusal_figure_is_marked_and_explained_everywhere(tmp_path: Path) -> None:
+    from eval.tables import metric_text
+
+    results = two_scales()
+    summary = summarize(results)
+    # no false refusal allowed among 4 answerable: the pooled cut must sit at 1.0, below
+    # English's unanswerable 5.0, though each language alone refuses all its unanswerable
+    assert summary["refusal"]["at_5pct_false"] == 0.5
+    assert [summary["by_lang"][lang]["refusal"]["at_5pct_false"] for lang in ("en", "id")] \
+        == [1.0, 1.0]
+    note = summary["notes"]["refusal.at_5pct_false"]
+    assert "pooled" in note and "the service cuts per language" in note
+    text = metric_text(summary)
+    row = next(line for line in text.splitlines() if line.startswith("refusal.at_5pct_false"))
+    assert row.split()[1:] == ["0.500*", "1.000", "1.000"]
+    assert text.splitlines()[-1] == f"* refusal.at_5pct_false, all: {note}"
+    write_reports(tmp_path, summary, results)
+    assert json.loads((tmp_path / "summary.json").read_text())["notes"] == summary["notes"]
+    markdown = (tmp_path / "report.md").read_text().split("## Failed")[0]
+    assert "| refusal.at\\_5pct\\_false | 0.500\\* | 1.000 | 1.000 |" in markdown
+    assert "\\* refusal.at\\_5pct\\_false, all: one cut over all languages" in markdown
+    page = (tmp_path / "report.html").read_text()
+    assert "<td>0.500*</td>" in page
+    assert f'<p class="small">{escape(text.splitlines()[-1])}</p>' in page
+
+
+def test_one_language_or_no_scores_needs_no_pooled_note() -> None:
+    from eval.tables import metric_text
+
+    english = summarize([r for r in two_scales() if r.lang == "en"])
+    assert english["notes"] == {}
+    assert "*" not in metric_text(english) and english["refusal"]["at_5pct_false"] == 1.0
+    reader_off = summarize([result("q1", rank=1), result("q2", lang="id", rank=1),
+                            result("u1", answerable=False, refused=True)])
+    assert reader_off["notes"] == {} and "*" not in metric_text(reader_off)
