@@ -375,9 +375,22 @@ class TanyaService:
         query = standalone_query(state["question"], history)
         state["query"] = query
         state["lang"] = detect_language(state["question"])
-        state["vector"] = self._embed_question(query)
+        state["vector"] = self._query_vector(state["question"], query)
         state["timings"]["embed"] = (time.perf_counter() - started) * 1000
         return state
+
+    def _query_vector(self, question: str, query: str) -> np.ndarray:
+        """What retrieval, sentence scoring and the signals compare with: the query's
+        vector; for a follow-up (``query`` is the previous question joined to it), the
+        mean of that and the question's own. The joined text keeps the topic ("Who did he
+        say that to?"); alone it outweighs a subject the follow-up changes ("And what
+        does Moscow want?" after "What does Kyiv demand?" retrieved Kyiv's passages)."""
+        joined = self._embed_question(query)
+        if query == question:
+            return joined
+        both = joined + self._embed_question(question)
+        norm = float(np.linalg.norm(both))
+        return both / norm if norm > 0 else joined
 
     def _embed_question(self, text: str) -> np.ndarray:
         cached = self._query_cache.get(text)
