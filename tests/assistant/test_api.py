@@ -351,15 +351,18 @@ def test_chat_completion_matches_ask(client: TestClient) -> None:
 
 
 def test_chat_messages_map_to_question_and_history(client: TestClient) -> None:
+    # A follow-up that leans on the earlier turns for its subject: asked alone it is
+    # about nothing in particular (one that names a new subject finds it either way).
+    follow_up = "What about it?"
     earlier = [{"role": "user", "content": QUESTION},
                {"role": "assistant", "content": "Kyiv menuntut jaminan."}]
     body = {"messages": [{"role": "system", "content": "Be brief."}, *earlier,
-                         {"role": "user", "content": [{"type": "text", "text": "And Moscow?"}]}]}
+                         {"role": "user", "content": [{"type": "text", "text": follow_up}]}]}
     completion = client.post("/v1/chat/completions", json=body).json()
     assert completion["model"] == "tanya"
     content = completion["choices"][0]["message"]["content"]
-    follow = client.post("/api/ask", json={"question": "And Moscow?", "history": earlier})
-    alone = client.post("/api/ask", json={"question": "And Moscow?"})
+    follow = client.post("/api/ask", json={"question": follow_up, "history": earlier})
+    alone = client.post("/api/ask", json={"question": follow_up})
     assert content == follow.json()["answer"]
     assert content != alone.json()["answer"], "the earlier turns were used"
 
