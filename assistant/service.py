@@ -52,7 +52,7 @@ from index.embedders import TanyaEmbeddings, make_embedder
 from index.manifest import Manifest
 from index.parts import Part, PartBuilder, PartReport, builds_under_way, under_way_text
 from index.progress import describe, recorded_progress
-from index.store import ChromaIndex, StoredPassage, open_client
+from index.store import ChromaIndex, StoredPassage, open_client, reopen_embedded_client
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -158,6 +158,11 @@ class TanyaService:
                 if current is None or _serving(current) != _serving(self._loaded.manifest):
                     self._loaded = None
                     manifest = current  # just read: no second round trip
+                    if self._client is None and not self.settings.chroma_url:
+                        # Another process changed an embedded store: only a new client
+                        # retrieves what it added (``reopen_embedded_client``).
+                        self._store = ChromaIndex(reopen_embedded_client(self.settings.home),
+                                                  self.settings.index)
             if self._loaded is None:
                 manifest = manifest or self.store.read_manifest()
                 if manifest is None:

@@ -86,6 +86,24 @@ def open_client(home: Path, chroma_url: str | None = None) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
+def reopen_embedded_client(home: Path) -> Any:
+    """A new embedded client that sees what other processes stored since this one opened.
+
+    Chroma shares one system per path within a process, and that system's in-memory
+    vector index never takes in another process's writes: after a ``tanya index add``
+    beside a running ``tanya serve``, the new chunks were stored (counted, listed) but
+    never retrieved. Forgetting the shared system makes the next client load the store
+    again. The old system is not stopped: questions in flight on it finish there.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = str(home / "chroma")
+    with SharedSystemClient._refcount_lock:  # chromadb internals: no public per-path reset
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    return open_client(home)
+
+
 def _batches(n: int, size: int = _BATCH) -> Iterator[slice]:
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
