@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.errors import BadQuestionError
 from assistant.types import Turn
-from index.documents import strip_invisible
+from index.documents import lone_surrogate, strip_invisible
 
 # Questions drop the same invisible and control characters as indexed documents (they
 # also reach LLM prompts, through ``strip_invisible``); newlines and tabs become spaces
@@ -21,6 +21,9 @@ def clean_question(raw: object, max_chars: int) -> str:
     """A usable question, or BadQuestionError saying what is wrong with it."""
     if not isinstance(raw, str):
         raise BadQuestionError("the question must be text")
+    problem = lone_surrogate(raw)
+    if problem:
+        raise BadQuestionError(f"the question cannot be read: {problem}")
     text = strip_invisible(unicodedata.normalize("NFC", raw))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
@@ -49,6 +52,9 @@ def clean_history(raw: Iterable[Any] | None, max_chars: int) -> list[Turn]:
         if role not in ("user", "assistant") or not isinstance(content, str):
             raise BadQuestionError(
                 f"history[{i}] needs role 'user' or 'assistant' and text content")
+        problem = lone_surrogate(content)
+        if problem:
+            raise BadQuestionError(f"history[{i}] cannot be read: {problem}")
         text = strip_invisible(content).strip()[: max_chars * 4]
         turns.append(Turn(role, text))
     return turns[-MAX_HISTORY_TURNS:]

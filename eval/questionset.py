@@ -28,7 +28,7 @@ import yaml
 
 from assistant.errors import TanyaError
 from eval.metrics import normalize, normalize_answer
-from index.documents import Document
+from index.documents import Document, lone_surrogate
 
 MAX_FILE_BYTES = 10_000_000
 MAX_QUESTIONS = 10_000
@@ -111,8 +111,10 @@ def load_question_set(spec: str | Path) -> QuestionSet:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
         raise QuestionSetError(
-            f"{label}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+            f"{label}:{line}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8"
+        ) from None
     records = _jsonl_records(text, label) if kind == "jsonl" else _yaml_records(text, label)
     questions, warnings = _validate(records, label)
     name = Path(source.name).stem
@@ -266,6 +268,7 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
         errors.append("an answerable question needs at least one evidence phrase")
     errors += _check_history(record.get("history", []))
     errors += _check_answer(record)
+    errors += _lone_surrogates(record)
     warnings = [f"unknown field {name!r} (ignored)" for name in record
                 if name not in _KNOWN_FIELDS]
     if record.get("answerable") is False and (record.get("evidence") or
@@ -274,6 +277,27 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     if record.get("answerable") is False and "answer" in record:
         warnings.append("unanswerable question has an answer (ignored)")
     return errors, warnings
+
+
+def _lone_surrogates(record: dict[str, Any]) -> list[str]:
+    """Text no model can read: a lone surrogate (a JSON escape such as "\\ud800")."""
+    found: list[str] = []
+
+    def visit(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            problem = lone_surrogate(value)
+            if problem:
+                found.append(f"{where}: {problem}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, f"{where}[{i}]")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}.{key}")
+
+    for name, value in record.items():
+        visit(value, repr(name))
+    return found
 
 
 def _check_history(history: Any) -> list[str]:

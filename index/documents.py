@@ -44,6 +44,20 @@ _SEPARATORS = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Where ``text`` holds a lone surrogate, which no UTF-8 text can (a JSON escape such
+    as "\\ud800", or bytes that were not UTF-8 read with errors="surrogateescape"): a
+    short description, or None when there is none."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (f"U+{ord(found.group()):04X} at character {found.start() + 1} is a lone "
+            "surrogate, not a character (text that was not valid UTF-8?)")
+
+
 def strip_invisible(text: str) -> str:
     """``text`` without invisible or control characters (separators become spaces)."""
     return _INVISIBLE.sub("", _SEPARATORS.sub(" ", text))
@@ -171,7 +185,8 @@ def document_from(found: Extracted, doc_id: str, source: str, lang: str = "und",
     normalised, metadata cleaned, the language ``lang`` unless that is "und".
 
     Raises:
-        FormatError: no text is left once invisible characters are removed.
+        FormatError: no text is left once invisible characters are removed, or a field
+            holds a lone surrogate.
     """
     return _document(found, doc_id, lang, fallback_title or doc_id, source)
 
@@ -179,6 +194,12 @@ def document_from(found: Extracted, doc_id: str, source: str, lang: str = "und",
 def _document(found: Extracted, doc_id: str, lang: str, fallback_title: str,
               source: str) -> Document:
     """A Document from a reader's result; the file name's language tag wins."""
+    for name, value in (("id", doc_id), ("text", found.text), ("title", found.title),
+                        ("url", found.url), ("published", found.published),
+                        ("author", found.author)):
+        problem = lone_surrogate(value)
+        if problem:
+            raise FormatError(f"{name}: {problem}")
     text = normalize_text(found.text)
     if not text.strip():
         raise FormatError("no text left once invisible characters are removed")

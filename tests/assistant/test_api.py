@@ -96,6 +96,23 @@ def test_bad_requests_are_422_json(client: TestClient, body: Any, kind: str) -> 
     assert_error(client.post("/api/ask", json=body), 422, kind)
 
 
+@pytest.mark.parametrize(("path", "body", "kind"), [
+    ("/api/ask", '{"question": "Who \\ud800 coaches Dewi?"}', "bad_question"),
+    ("/api/ask", '{"question": "And?", "history": [{"role": "user", "content": "\\udfff"}]}',
+     "bad_question"),
+    ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "Kyiv \\ud800?"}]}',
+     "bad_question"),
+    ("/v1/chat/completions",
+     '{"stream": true, "messages": [{"role": "user", "content": "Kyiv \\ud800?"}]}',
+     "bad_question"),
+])
+def test_a_json_escape_that_is_half_a_character_is_422_not_500(
+        client: TestClient, path: str, body: str, kind: str) -> None:
+    # Valid JSON ("\ud800" is a legal escape) that no UTF-8 text can hold.
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert "lone surrogate" in assert_error(response, 422, kind)
+
+
 def test_a_body_not_sent_as_json_says_which_content_type_to_send(client: TestClient) -> None:
     # What `curl URL -d '{...}'` sends: the JSON text, typed as a form.
     response = client.post("/api/ask", content=b'{"question": "What does Kyiv demand?"}',

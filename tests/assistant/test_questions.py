@@ -13,7 +13,10 @@ from assistant.questions import clean_question
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n\t ", "empty"), ("\x00\x07\x1b", "empty"), ("?!...", "no words"),
-     ("x" * 40_000, "limit is 2000")],
+     ("x" * 40_000, "limit is 2000"),
+     # a JSON "\ud800" escape, or a non-UTF-8 byte in argv (surrogateescape)
+     ("Who \ud800 coaches Dewi?", "U\\+D800 at character 5 is a lone surrogate"),
+     ("Who \udcff coaches Dewi?", "U\\+DCFF at character 5 is a lone surrogate")],
 )
 def test_unusable_questions_get_a_clear_error(hash_service, question, message):
     with pytest.raises(BadQuestionError, match=message):
@@ -32,7 +35,8 @@ def test_bad_k_is_refused(hash_service, k):
 
 
 @pytest.mark.parametrize("history", [["not a turn"], [{"role": "system", "content": "x"}],
-                                     [{"role": "user", "content": 5}]])
+                                     [{"role": "user", "content": 5}],
+                                     [{"role": "user", "content": "Kyiv \ud800?"}]])
 def test_malformed_history_is_refused(hash_service, history):
     with pytest.raises(BadQuestionError, match="history"):
         hash_service.ask("Kyiv?", history)
@@ -54,7 +58,7 @@ def test_other_scripts_get_an_answer_or_refusal_not_an_error(e5_service):
     assert answer.refused or answer.citations
 
 
-@pytest.mark.parametrize("question", ["", "   ", "x" * 3000])
+@pytest.mark.parametrize("question", ["", "   ", "x" * 3000, "Who \udcff coaches Dewi?"])
 def test_cli_prints_one_line_and_exit_code_2(hash_service, capsys, monkeypatch, question):
     monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
     code = main(["ask", question])

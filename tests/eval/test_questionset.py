@@ -160,9 +160,16 @@ def test_unknown_names_types_and_encodings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(QuestionSetError, match="unsupported file type"):
         load_question_set(odd)
     latin = tmp_path / "latin.jsonl"
-    latin.write_bytes(b'{"id": "caf\xe9"}\n')
-    with pytest.raises(QuestionSetError, match="not valid UTF-8"):
+    latin.write_bytes(b'\n{"id": "caf\xe9"}\n')
+    with pytest.raises(QuestionSetError, match=r"latin.jsonl:2: not valid UTF-8"):
         load_question_set(latin)
+    # Valid JSON whose escape is half a character: named by line and field.
+    half = tmp_path / "half.jsonl"
+    half.write_text('{"id": "q1", "lang": "en", "answerable": false, '
+                    '"question": "Who \\ud800 coaches Dewi?"}\n', encoding="utf-8")
+    with pytest.raises(QuestionSetError,
+                       match=r"half.jsonl:1: 'question': U\+D800 at character 5 is a lone"):
+        load_question_set(half)
     empty = write_jsonl(tmp_path / "empty.jsonl", [""])
     with pytest.raises(QuestionSetError, match="no questions"):
         load_question_set(empty)

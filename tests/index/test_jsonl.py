@@ -69,6 +69,8 @@ def test_malformed_lines_are_reported_by_line_number_and_the_rest_load(
         50: json.dumps({"id": "x-50", "text": "Teks.", "published": 20240305}),
         60: json.dumps({"id": "x-60", "text": "   "}),
         70: json.dumps(article(5)),  # an id an earlier line has
+        # valid JSON, but "\ud800" is half a character: no model could read the text
+        75: '{"id": "x-75", "text": "Teks \\ud800 rusak."}',
     }
     lines = list(good)
     for number in sorted(bad):
@@ -92,6 +94,7 @@ def test_malformed_lines_are_reported_by_line_number_and_the_rest_load(
     assert reasons[f"{dump}:70"] == (
         f"same document id 'arsip-0005' as {dump}:{first_of_5}; rename one")
     assert "not valid UTF-8" in reasons[f"{dump}:90"]
+    assert reasons[f"{dump}:75"].startswith("text: U+D800 at character 6 is a lone surrogate")
     assert str(problems[0]).startswith(f"{dump}:3: ")
     # 1,000 good lines, one of which (line 90's article) was overwritten.
     assert len(docs) == 999 and len({d.doc_id for d in docs}) == 999
