@@ -9,7 +9,9 @@ from typing import TextIO
 
 from assistant.commands.common import add_store_options, make_service, print_json, say
 from assistant.errors import BadQuestionError
+from assistant.questions import clean_question
 from assistant.service import TanyaService
+from assistant.settings import Settings
 from assistant.types import Answer, Turn
 
 
@@ -52,6 +54,9 @@ def format_answer(answer: Answer) -> str:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    # A question that cannot be asked is said so before a first run's set-up (index,
+    # reader) spends seconds on it; the service checks again, with the settings' limit.
+    clean_question(args.question, Settings.from_env().max_question_chars)
     service = _service(args)
     answer = service.ask(args.question, k=args.k)
     if args.json:

@@ -70,3 +70,12 @@ def test_cli_prints_one_line_and_exit_code_2(hash_service, capsys, monkeypatch, 
 
 def test_a_form_feed_in_a_question_separates_words() -> None:
     assert clean_question("What\x0cdoes\x00 Kyiv\u202e demand", 500) == "What does Kyiv demand"
+
+
+def test_the_cli_refuses_a_bad_question_before_a_first_run_sets_anything_up(
+        tanya_home, capsys, monkeypatch):
+    monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
+    assert main(["ask", "Who \udcff coaches Dewi?"]) == 2
+    err = capsys.readouterr().err
+    assert "lone surrogate" in err and "building" not in err and "Preparing" not in err
+    assert not (tanya_home / "chroma").exists(), "no index was built for it"
