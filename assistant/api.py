@@ -163,6 +163,11 @@ class _TextPart(BaseModel):
     text: StrictStr = ""
 
 
+# OpenAI's message roles: system and developer instructions and tool results are
+# accepted (and not used); another role is a mistake worth naming.
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: StrictStr
@@ -185,6 +190,11 @@ class ChatRequest(BaseModel):
 
     def question_and_history(self) -> tuple[str, list[dict[str, str]]]:
         """Last user message is the question; earlier user/assistant turns are history."""
+        for i, m in enumerate(self.messages):
+            if m.role not in CHAT_ROLES:
+                raise ApiError(422, "invalid_request",
+                               f"messages[{i}]: role {m.role!r} is not one of "
+                               f"{', '.join(sorted(CHAT_ROLES))}")
         last = max((i for i, m in enumerate(self.messages) if m.role == "user"), default=None)
         if last is None:
             raise ApiError(422, "invalid_request", "messages: needs at least one user message")

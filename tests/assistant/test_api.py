@@ -395,6 +395,16 @@ def test_bad_chat_requests_are_422(client: TestClient, body: dict[str, Any]) -> 
     assert_error(client.post("/v1/chat/completions", json=body), 422)
 
 
+def test_a_chat_message_with_an_unknown_role_is_named(client: TestClient) -> None:
+    body = {"messages": [{"role": "bot", "content": "hello"},
+                         {"role": "user", "content": QUESTION}]}
+    message = assert_error(client.post("/v1/chat/completions", json=body), 422)
+    assert "messages[0]: role 'bot' is not one of" in message
+    # OpenAI's own roles are accepted, and only user and assistant turns are history.
+    body["messages"][0] = {"role": "developer", "content": "Be brief."}
+    assert client.post("/v1/chat/completions", json=body).status_code == 200
+
+
 def sse_events(response: Any) -> list[Any]:
     assert response.headers["content-type"].startswith("text/event-stream")
     events = []
