@@ -114,9 +114,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_request", message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing"):
-            # FastAPI's answer when json.loads itself fails (e.g. nesting too deep).
+            # FastAPI's answer when json.loads itself fails: bytes that are not UTF-8,
+            # or nesting too deep. The body was read already (Starlette keeps it).
+            try:
+                (await request.body()).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return error_response(422, "invalid_request",
+                                      f"the request body is not UTF-8 (byte {bad.start}); "
+                                      "send JSON encoded as UTF-8")
             return error_response(422, "invalid_request",
                                   "the request body is not valid JSON (or nested too deeply)")
         return error_response(exc.status_code, _snake(str(exc.detail)), str(exc.detail),

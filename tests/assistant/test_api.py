@@ -131,6 +131,15 @@ def test_malformed_json_is_422_json(client: TestClient) -> None:
     assert assert_error(response, 422, "invalid_request") == "the request body is not valid JSON"
 
 
+@pytest.mark.parametrize("path", ["/api/ask", "/v1/chat/completions"])
+def test_a_body_that_is_not_utf8_says_so(client: TestClient, path: str) -> None:
+    body = (b'{"question": "caf\xe9?"}' if path == "/api/ask"
+            else b'{"messages": [{"role": "user", "content": "caf\xe9?"}]}')
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    message = assert_error(response, 422, "invalid_request")
+    assert message.startswith("the request body is not UTF-8 (byte ")
+
+
 def test_question_limit_comes_from_settings(hash_service: TanyaService) -> None:
     settings = hash_service.settings.with_(max_question_chars=10)
     client = TestClient(make_api(TanyaService(settings, embedder=hash_service.embedder)))
