@@ -28,7 +28,8 @@ def tidy_span(text: str, start: int, end: int) -> tuple[int, int]:
     """``text[start:end]`` with a quotation it opens but does not close completed, when
     the closing mark follows within ``REACH`` characters in the same sentence (the same
     backwards for one it closes but does not open), else its mark on the edge dropped;
-    and leading or trailing commas, semicolons, colons, dashes and spaces dropped.
+    leading or trailing commas, semicolons, colons, dashes and spaces dropped; and a
+    final full stop left to the sentence.
     Returns the new offsets; never empties a span that was not empty."""
     if end <= start:
         return start, end
@@ -36,7 +37,18 @@ def tidy_span(text: str, start: int, end: int) -> tuple[int, int]:
     for opener, closer in PAIRS.items():
         s, e = _balance(text, s, e, opener, closer)
     s, e = _strip_edges(text, s, e)
+    e = _without_full_stop(text, s, e)
     return (s, e) if e > s else (start, end)
+
+
+def _without_full_stop(text: str, s: int, e: int) -> int:
+    """The end of a span that ends its sentence, without the sentence's full stop ("1 Juli
+    2024." reads "1 Juli 2024"); an abbreviation with a point inside ("S.H.", "U.S.") or
+    an ellipsis keeps its points."""
+    words = text[s:e - 1].split()
+    if e - s < 2 or text[e - 1] != "." or not words or "." in words[-1]:
+        return e
+    return e - 1
 
 
 def _opens(text: str, at: int, opener: str, closer: str) -> bool:

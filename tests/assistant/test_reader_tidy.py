@@ -36,6 +36,12 @@ def _tidied(text: str, span: str) -> str:
     ("lihat (A dan (B) C", "(A dan", "A dan"),  # the next mark opens another: not taken
     # Quotes spaced on both sides (a newsroom style) may close.
     ('judul lagu " Jujur " itu', 'lagu " Jujur', 'lagu " Jujur "'),
+    # The sentence keeps its full stop; abbreviations and ellipses keep their points.
+    ("48 perjalanan per hari mulai 1 Juli 2024. Kereta", "1 Juli 2024.", "1 Juli 2024"),
+    ("kata Budi Santoso, S.H. kepada", "Budi Santoso, S.H.", "Budi Santoso, S.H."),
+    ("Rusia menginginkan apa yang mereka inginkan...", "mereka inginkan...",
+     "mereka inginkan..."),
+    ('dia berkata "cukup." lalu pergi', '"cukup."', '"cukup."'),
     # A balanced span is left as it is.
     ('he said "no" twice', 'said "no" twice', 'said "no" twice'),
 ])
