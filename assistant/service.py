@@ -102,6 +102,7 @@ class TanyaService:
         self._reader_lock = threading.Lock()
         self._client = client
         self._store: ChromaIndex | None = None
+        self._reopen_due = False
         self._loaded: _Loaded | None = None
         self._recheck_at = 0.0
         self._lock = threading.RLock()
@@ -158,12 +159,15 @@ class TanyaService:
                 if current is None or _serving(current) != _serving(self._loaded.manifest):
                     self._loaded = None
                     manifest = current  # just read: no second round trip
-                    if self._client is None and not self.settings.chroma_url:
-                        # Another process changed an embedded store: only a new client
-                        # retrieves what it added (``reopen_embedded_client``).
-                        self._store = ChromaIndex(reopen_embedded_client(self.settings.home),
-                                                  self.settings.index)
+                    # Another process changed an embedded store: only a new client
+                    # retrieves what it added (``reopen_embedded_client``). Due until
+                    # it succeeds: a failed reopening is tried again by the next load.
+                    self._reopen_due = self._client is None and not self.settings.chroma_url
             if self._loaded is None:
+                if self._reopen_due:
+                    self._store = ChromaIndex(reopen_embedded_client(self.settings.home),
+                                              self.settings.index)
+                    self._reopen_due = False
                 manifest = manifest or self.store.read_manifest()
                 if manifest is None:
                     raise IndexNotBuiltError(

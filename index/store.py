@@ -7,7 +7,10 @@ with ``embedding_function=None`` and vectors always come from our embedders.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,6 +32,9 @@ SPLIT_PREFIX = "p"
 _BATCH = 1000
 # Chroma server requests: connecting fails fast; a reply may take as long as a big upsert.
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+#: How long a replaced embedded Chroma system serves the questions in flight on it.
+RETIRE_SECONDS = 60.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,15 +99,43 @@ def reopen_embedded_client(home: Path) -> Any:
     vector index never takes in another process's writes: after a ``tanya index add``
     beside a running ``tanya serve``, the new chunks were stored (counted, listed) but
     never retrieved. Forgetting the shared system makes the next client load the store
-    again. The old system is not stopped: questions in flight on it finish there.
+    again. The old one serves the questions in flight on it, then is stopped and
+    collected (``_retire_later``). Clients of the old system are never ``close()``d:
+    chromadb finds a client's system by path, so closing one would release the new one.
     """
-    from chromadb.api.shared_system_client import SharedSystemClient
+    try:  # chromadb internals: there is no public per-path reset
+        from chromadb.api.shared_system_client import SharedSystemClient
 
+        lock = SharedSystemClient._refcount_lock
+        systems = SharedSystemClient._identifier_to_system
+        counts = SharedSystemClient._identifier_to_refcount
+    except (ImportError, AttributeError):
+        log.warning("this chromadb cannot reopen the embedded store: another process's "
+                    "additions are retrieved after a restart")
+        return open_client(home)
     identifier = str(home / "chroma")
-    with SharedSystemClient._refcount_lock:  # chromadb internals: no public per-path reset
-        SharedSystemClient._identifier_to_system.pop(identifier, None)
-        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
-    return open_client(home)
+    with lock:
+        old = systems.pop(identifier, None)
+        counts.pop(identifier, None)
+    client = open_client(home)
+    if old is not None:
+        _retire_later(old)
+    return client
+
+
+def _retire_later(system: Any, seconds: float = RETIRE_SECONDS) -> threading.Timer:
+    """Stop a replaced Chroma system once the questions in flight on it are done, then
+    collect it: it sits in a reference cycle that only a full collection frees, holding
+    its vector index (tens of MB for a large one), files and threads until then."""
+    def retire() -> None:
+        with contextlib.suppress(Exception):  # already stopped, or half torn down
+            system.stop()
+        gc.collect()
+
+    timer = threading.Timer(seconds, retire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _batches(n: int, size: int = _BATCH) -> Iterator[slice]:

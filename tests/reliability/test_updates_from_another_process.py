@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import assistant.service
+import index.store
 from assistant.service import TanyaService
 from index.documents import Document
 from index.embedders import HashEmbedder
+from index.errors import StoreUnavailableError
 from tests.support.settings import session_settings
 
 pytestmark = [pytest.mark.integration]
@@ -52,3 +55,53 @@ def test_a_document_another_process_adds_is_retrieved(tanya_home: Path,
     _tanya(tanya_home, "index", "remove", "zorblat")
     service._recheck_at = 0.0
     assert {p.doc_id for p in service.ask(QUESTION).passages} == {"cuaca"}
+
+
+def test_a_failed_reopening_is_tried_again(tanya_home: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    service = TanyaService(session_settings(home=tanya_home, embedder="hash:64",
+                                            reader="off"), embedder=HashEmbedder(64))
+    service.build([Document("cuaca", "Cuaca", "id", OTHER, "cuaca.txt")])
+    service.ask(QUESTION)  # serving: the index is loaded
+    article = tmp_path / "zorblat.id.txt"
+    article.write_text(ZORBLAT, encoding="utf-8")
+    _tanya(tanya_home, "index", "add", str(article))
+    real, calls = assistant.service.reopen_embedded_client, []
+
+    def locked_once(home: Path) -> object:
+        calls.append(home)
+        if len(calls) == 1:
+            raise StoreUnavailableError("the store is busy")
+        return real(home)
+
+    monkeypatch.setattr(assistant.service, "reopen_embedded_client", locked_once)
+    service._recheck_at = 0.0
+    with pytest.raises(StoreUnavailableError):
+        service.ask(QUESTION)
+    # The next question reopens (the manifest check is seconds away: it is still due).
+    assert service.ask(QUESTION).passages[0].doc_id == "zorblat"
+    assert len(calls) == 2
+
+
+def test_the_replaced_system_is_retired_after_the_questions_in_flight(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    index.store.open_client(tmp_path)
+    old = SharedSystemClient._identifier_to_system[str(tmp_path / "chroma")]
+    retired: list[object] = []
+    monkeypatch.setattr(index.store, "_retire_later", retired.append)
+    index.store.reopen_embedded_client(tmp_path)
+    assert retired == [old]
+    assert SharedSystemClient._identifier_to_system[str(tmp_path / "chroma")] is not old
+
+    class System:
+        stopped = 0
+
+        def stop(self) -> None:
+            self.stopped += 1
+
+    system = System()
+    monkeypatch.undo()
+    index.store._retire_later(system, seconds=0.0).join(timeout=10)
+    assert system.stopped == 1
