@@ -16,6 +16,7 @@ import unicodedata
 PAIRS = {'"': '"', "\u201c": "\u201d", "\u00ab": "\u00bb", "(": ")", "[": "]"}
 #: How far past the span a quotation may close for the span to take it in.
 REACH = 40
+_CLOSERS = frozenset(PAIRS.values()) | {"\u2019"}
 _EDGE = ",;:"  # a span never starts or ends with these, nor with a dash
 #: Dashes that are not dashes: a minus sign ("-5 derajat") or a word's hyphen stay.
 _HYPHENS = frozenset("-\u2010\u2011")
@@ -43,10 +44,14 @@ def tidy_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _without_full_stop(text: str, s: int, e: int) -> int:
     """The end of a span that ends its sentence, without the sentence's full stop ("1 Juli
-    2024." reads "1 Juli 2024"); an abbreviation with a point inside ("S.H.", "U.S.") or
-    an ellipsis keeps its points."""
+    2024." reads "1 Juli 2024"). Only where the sentence ends (the text ends there, or
+    a space or a closing mark follows), so a point inside a number ("1.500") stays; a
+    last word with a point of its own ("S.H.", "Rp 1.500.000.", "10.00.") or an ellipsis
+    keeps its points."""
     words = text[s:e - 1].split()
     if e - s < 2 or text[e - 1] != "." or not words or "." in words[-1]:
+        return e
+    if e < len(text) and not (text[e].isspace() or text[e] in _CLOSERS):
         return e
     return e - 1
 

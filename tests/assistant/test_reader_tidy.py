@@ -42,6 +42,10 @@ def _tidied(text: str, span: str) -> str:
     ("Rusia menginginkan apa yang mereka inginkan...", "mereka inginkan...",
      "mereka inginkan..."),
     ('dia berkata "cukup." lalu pergi', '"cukup."', '"cukup."'),
+    ("harganya Rp 1.500.000. Pembeli", "Rp 1.500.000.", "Rp 1.500.000."),
+    ("sebanyak 1.500 orang", "sebanyak 1.", "sebanyak 1."),  # inside a number: no sentence end
+    ("berakhir pukul 10.00. Lalu", "pukul 10.00.", "pukul 10.00."),
+    ('ditutup "tahun 1998." kata', "tahun 1998.", "tahun 1998"),
     # A balanced span is left as it is.
     ('he said "no" twice', 'said "no" twice', 'said "no" twice'),
 ])
