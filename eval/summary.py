@@ -13,6 +13,9 @@ from eval.results import QuestionResult
 # sit below every language's own and describes no cut the service makes.
 POOLED_AT_5PCT = ("one cut over all languages' pooled scores, whose scales differ; the "
                   "service cuts per language, so this can sit below every language's figure")
+POOLED_AUROC = ("ranks all languages' questions together, on scores whose scales differ; "
+                "the service cuts per language, so this can sit below every language's "
+                "figure")
 
 
 def is_category(tag: str) -> bool:
@@ -39,7 +42,8 @@ def summarize(results: Sequence[QuestionResult], run: dict[str, Any] | None = No
 
 def notes(summary: dict[str, Any]) -> dict[str, str]:
     """Caveats on the top-level figures, by metric name; empty when there are none."""
-    if (len(summary.get("by_lang", {})) > 1
-            and metric_value(summary, "refusal.at_5pct_false") is not None):
-        return {"refusal.at_5pct_false": POOLED_AT_5PCT}
-    return {}
+    if len(summary.get("by_lang", {})) < 2:
+        return {}
+    pooled = {"refusal.auroc": POOLED_AUROC, "refusal.at_5pct_false": POOLED_AT_5PCT}
+    return {name: note for name, note in pooled.items()
+            if metric_value(summary, name) is not None}

@@ -81,7 +81,7 @@ def test_reports_show_the_reader_metrics_and_spans_escaped() -> None:
     rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
     # columns: all, en, id
     assert rows["answer.span_em"] == ["0.500", "0.000", "1.000"]
-    assert rows["refusal.auroc"] == ["1.000", "1.000", "-"]
+    assert rows["refusal.auroc"] == ["1.000*", "1.000", "-"]  # pooled: a footnote
     assert rows["refusal.at_5pct_false"] == ["1.000*", "1.000", "-"]  # pooled: a footnote
     text = markdown_report(summary, results)
     row = next(line for line in text.splitlines() if line.startswith("| q1 "))
@@ -127,6 +127,10 @@ def test_the_pooled_refusal_figure_is_marked_and_explained_everywhere(tmp_path: 
     text = metric_text(summary)
     row = next(line for line in text.splitlines() if line.startswith("refusal.at_5pct_false"))
     assert row.split()[1:] == ["0.500*", "1.000", "1.000"]
+    # The pooled AUROC, the same: 6 of 8 pairs ordered across languages, all within each.
+    auroc = next(line for line in text.splitlines() if line.startswith("refusal.auroc"))
+    assert auroc.split()[1:] == ["0.750*", "1.000", "1.000"]
+    assert "ranks all languages' questions together" in summary["notes"]["refusal.auroc"]
     assert text.splitlines()[-1] == f"* refusal.at_5pct_false, all: {note}"
     write_reports(tmp_path, summary, results)
     assert json.loads((tmp_path / "summary.json").read_text())["notes"] == summary["notes"]
