@@ -51,6 +51,7 @@ from assistant.ratelimit import (
 from assistant.service import StreamEvent, TanyaService
 from assistant.settings import Settings
 from assistant.types import Answer
+from index.formats import lone_surrogate
 
 log = logging.getLogger("tanya")
 
@@ -197,10 +198,12 @@ class ChatRequest(BaseModel):
 
     def question_and_history(self) -> tuple[str, list[dict[str, str]]]:
         """Last user message is the question; earlier user/assistant turns are history."""
+        if lone_surrogate(self.model):  # echoed in the answer, which must be JSON
+            raise ApiError(422, "invalid_request", f"model: {lone_surrogate(self.model)}")
         for i, m in enumerate(self.messages):
             if m.role not in CHAT_ROLES:
                 raise ApiError(422, "invalid_request",
-                               f"messages[{i}]: role {m.role!r} is not one of "
+                               f"messages[{i}]: role {m.role[:40]!r} is not one of "
                                f"{', '.join(sorted(CHAT_ROLES))}")
         last = max((i for i, m in enumerate(self.messages) if m.role == "user"), default=None)
         if last is None:

@@ -36,7 +36,7 @@ from assistant.errors import (
 from assistant.service import TanyaService
 from index.builder import Progress, build_lock
 from index.documents import SUPPORTED_SUFFIXES, Document, document_from, load_path, slugify
-from index.formats import FormatError
+from index.formats import FormatError, check_fields
 from index.formats.html import extract_page, is_page
 from index.formats.jsonl import parse_record
 from index.manifest import DocumentRecord
@@ -194,6 +194,10 @@ def document_from_json(raw: bytes) -> Document:
             if key == "id" and isinstance(data[key], int) and not isinstance(data[key], bool):
                 continue
             raise BadDocumentError(f"{key!r} must be a string")
+    try:
+        check_fields(data)
+    except FormatError as exc:
+        raise BadDocumentError(str(exc)) from None
     text, html = data.get("text"), data.get("html")
     if (text is None) == (html is None):
         raise BadDocumentError("give the article as 'text' (plain text) or as 'html' "

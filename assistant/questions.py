@@ -9,7 +9,8 @@ from typing import Any
 
 from assistant.errors import BadQuestionError
 from assistant.types import Turn
-from index.documents import lone_surrogate, strip_invisible
+from index.documents import strip_invisible
+from index.formats import lone_surrogate
 
 # Questions drop the same invisible and control characters as indexed documents (they
 # also reach LLM prompts, through ``strip_invisible``); newlines and tabs become spaces

@@ -25,6 +25,7 @@ from assistant.api import bearer_matches, describe_error
 from assistant.errors import TanyaError
 from assistant.service import TanyaService
 from assistant.types import Answer, AnswerSpan, Citation, Passage
+from index.formats import lone_surrogate
 
 log = logging.getLogger("tanya")
 
@@ -198,6 +199,9 @@ def respond(service: TanyaService, question: str, turns: Turns, shown: Shown
     if not (question or "").strip():
         yield shown, gr.skip(), turns, shown, ""
         return
+    problem = lone_surrogate(question)
+    if problem:  # not echoed: the window's JSON cannot carry it
+        raise gr.Error(f"The question cannot be read: {problem}")
     pending = [*shown, _message("user", question), {"role": "assistant", "content": "…"}]
     yield pending, '<p class="tanya-status">Searching the article…</p>', turns, shown, ""
     text = ""

@@ -28,7 +28,8 @@ import yaml
 
 from assistant.errors import TanyaError
 from eval.metrics import normalize, normalize_answer
-from index.documents import Document, lone_surrogate
+from index.documents import Document
+from index.formats import lone_surrogate
 
 MAX_FILE_BYTES = 10_000_000
 MAX_QUESTIONS = 10_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from index.formats import Extracted, FormatError
+from index.formats import Extracted, FormatError, lone_surrogate
 from index.formats.html import extract_page
 from index.formats.jsonl import read_dump
 from index.formats.pdf import extract_pdf
@@ -42,20 +43,6 @@ _INVISIBLE = re.compile(
 # separators, next line) become a space, so "a\x0cb" stays two words.
 _SEPARATORS = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 _SLUG = re.compile(r"[^a-z0-9]+")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def lone_surrogate(text: str) -> str | None:
-    """Where ``text`` holds a lone surrogate, which no UTF-8 text can (a JSON escape such
-    as "\\ud800", or bytes that were not UTF-8 read with errors="surrogateescape"): a
-    short description, or None when there is none."""
-    found = _SURROGATE.search(text)
-    if found is None:
-        return None
-    return (f"U+{ord(found.group()):04X} at character {found.start() + 1} is a lone "
-            "surrogate, not a character (text that was not valid UTF-8?)")
 
 
 def strip_invisible(text: str) -> str:
@@ -215,6 +202,11 @@ def _document(found: Extracted, doc_id: str, lang: str, fallback_title: str,
 def load_path(path: Path) -> tuple[list[Document], list[CorpusProblem]]:
     """The documents of one file: one, or one per line of a JSONL dump (a bad line is
     reported as ``file:line`` and skipped; the others load)."""
+    if lone_surrogate(str(path)):
+        # A name that is not UTF-8 (Python keeps its bytes as surrogates): as a title
+        # or a source it would stop the build when the store or manifest is written.
+        shown = os.fsencode(path).decode("utf-8", "replace")
+        return [], [CorpusProblem(shown, "the file name is not valid UTF-8; rename it")]
     if path.suffix.lower() != ".jsonl":
         try:
             return [load_file(path)], []

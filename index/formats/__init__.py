@@ -9,6 +9,7 @@ The libraries behind them (trafilatura, lxml, pypdf) load on first use, so impor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -30,4 +31,27 @@ class Extracted:
     doc_id: str = ""
 
 
-__all__ = ["Extracted", "FormatError"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Where ``text`` holds a lone surrogate, which no UTF-8 text can (a JSON escape such
+    as "\\ud800", or bytes that were not UTF-8 read with errors="surrogateescape"): a
+    short description, or None when there is none."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (f"U+{ord(found.group()):04X} at character {found.start() + 1} is a lone "
+            "surrogate, not a character (text that was not valid UTF-8?)")
+
+
+def check_fields(record: dict[str, object]) -> None:
+    """Raise FormatError naming the first string field of ``record`` that holds a lone
+    surrogate: checked before any extraction, which would cut the text short there."""
+    for key, value in record.items():
+        problem = lone_surrogate(value) if isinstance(value, str) else None
+        if problem:
+            raise FormatError(f"{key!r}: {problem}")
+
+
+__all__ = ["Extracted", "FormatError", "check_fields", "lone_surrogate"]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from index.formats import Extracted, FormatError
+from index.formats import Extracted, FormatError, check_fields
 from index.formats.html import article_text, looks_like_html
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -75,6 +75,7 @@ def parse_record(raw: bytes, first: bool = False) -> Extracted:
         raise FormatError("not valid JSON (nested too deeply)") from exc
     if not isinstance(record, dict):
         raise FormatError(f"a line must be a JSON object, not {type(record).__name__}")
+    check_fields(record)
     doc_id = _id(record.get("id"))
     text = record.get("text")
     if not isinstance(text, str):

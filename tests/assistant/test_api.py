@@ -105,6 +105,10 @@ def test_bad_requests_are_422_json(client: TestClient, body: Any, kind: str) -> 
     ("/v1/chat/completions",
      '{"stream": true, "messages": [{"role": "user", "content": "Kyiv \\ud800?"}]}',
      "bad_question"),
+    # the model name is echoed in the answer
+    ("/v1/chat/completions",
+     '{"model": "t\\ud800", "messages": [{"role": "user", "content": "Kyiv?"}]}',
+     "invalid_request"),
 ])
 def test_a_json_escape_that_is_half_a_character_is_422_not_500(
         client: TestClient, path: str, body: str, kind: str) -> None:

@@ -186,8 +186,10 @@ def test_a_page_posted_as_json_html(client: TestClient) -> None:
     (b'{"id": "a", "text": "   "}', "'text' is empty"),
     (b'{"id": "a", "text": "\\u200b\\u200b"}', "no text left"),
     # valid JSON, but half a character: the embedder could not encode it
-    (b'{"id": "a", "text": "Halo \\ud800 dunia"}', "text: U+D800 at character 6 is a lone"),
-    (b'{"id": "a", "title": "\\udc00", "text": "Halo dunia"}', "title: U+DC00"),
+    (b'{"id": "a", "text": "Halo \\ud800 dunia"}', "'text': U+D800 at character 6 is a lone"),
+    (b'{"id": "a", "title": "\\udc00", "text": "Halo dunia"}', "'title': U+DC00"),
+    (b'{"text": "Halo \\ud800 dunia"}', "'text': U+D800"),  # no id to derive one from
+    (b'{"id": "a", "html": "<p>Halo \\ud800 dunia</p><p>Dua.</p>"}', "'html': U+D800"),
     (b'{"id": "a", "html": "<html><body><script>x()</script></body></html>"}', "no article text"),
     ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
 ])

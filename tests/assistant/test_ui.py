@@ -131,6 +131,13 @@ def test_bad_questions_restore_the_input_and_raise(hash_service: TanyaService) -
         next(steps)
 
 
+def test_a_question_that_cannot_be_read_is_said_so_and_not_echoed(
+        hash_service: TanyaService) -> None:
+    steps = respond(hash_service, "Kyiv \ud800?", [], [])
+    with pytest.raises(gr.Error, match="cannot be read: U\\+D800 at character 6"):
+        next(steps)  # before anything is shown: the window's JSON cannot carry it
+
+
 def test_empty_input_changes_nothing(hash_service: TanyaService) -> None:
     assert run(hash_service, "   ") == [([], gr.skip(), [], [], "")]
 

@@ -31,6 +31,19 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
     assert "no such file" in reasons["missing.md"]
 
 
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_load(tmp_path):
+    import os
+
+    (tmp_path / "good.id.txt").write_text("Paragraf yang baik.\n", encoding="utf-8")
+    # What a zip made on another system can hold: Python keeps the byte as a surrogate.
+    bad = tmp_path / os.fsdecode(b"caf\xe9.id.txt")
+    bad.write_text("Paragraf lain.\n", encoding="utf-8")
+    docs, problems = load_corpus([tmp_path])
+    assert [d.doc_id for d in docs] == ["good"]
+    assert [p.reason for p in problems] == ["the file name is not valid UTF-8; rename it"]
+    assert problems[0].path.endswith("caf\ufffd.id.txt")  # printable, unlike the name
+
+
 def test_directories_are_walked_for_every_supported_format(tmp_path):
     (tmp_path / "a.md").write_text("# Title A\n\nBody.", encoding="utf-8")
     (tmp_path / "sub").mkdir()

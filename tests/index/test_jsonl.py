@@ -71,6 +71,8 @@ def test_malformed_lines_are_reported_by_line_number_and_the_rest_load(
         70: json.dumps(article(5)),  # an id an earlier line has
         # valid JSON, but "\ud800" is half a character: no model could read the text
         75: '{"id": "x-75", "text": "Teks \\ud800 rusak."}',
+        # ...checked before HTML extraction, which would cut the text short there
+        76: '{"id": "x-76", "text": "<p>Teks \\ud800 rusak.</p><p>Paragraf dua.</p>"}',
     }
     lines = list(good)
     for number in sorted(bad):
@@ -94,7 +96,8 @@ def test_malformed_lines_are_reported_by_line_number_and_the_rest_load(
     assert reasons[f"{dump}:70"] == (
         f"same document id 'arsip-0005' as {dump}:{first_of_5}; rename one")
     assert "not valid UTF-8" in reasons[f"{dump}:90"]
-    assert reasons[f"{dump}:75"].startswith("text: U+D800 at character 6 is a lone surrogate")
+    assert reasons[f"{dump}:75"].startswith("'text': U+D800 at character 6 is a lone surrogate")
+    assert reasons[f"{dump}:76"].startswith("'text': U+D800 at character 9 is a lone surrogate")
     assert str(problems[0]).startswith(f"{dump}:3: ")
     # 1,000 good lines, one of which (line 90's article) was overwritten.
     assert len(docs) == 999 and len({d.doc_id for d in docs}) == 999
