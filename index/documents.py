@@ -240,6 +240,20 @@ def _expand(paths: Iterable[Path]) -> Iterable[Path]:
             yield path
 
 
+def left_out(paths: Iterable[Path]) -> list[Path]:
+    """The files a folder among ``paths`` holds that are not of a type Tanya reads (a
+    ``.docx``, a spreadsheet), which ``load_corpus`` passes over; hidden files and
+    folders are not counted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*")
+                            if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES
+                            and not any(part.startswith(".")
+                                        for part in p.relative_to(path).parts))
+    return found
+
+
 def load_corpus(paths: Iterable[Path]) -> tuple[list[Document], list[CorpusProblem]]:
     """Load files and directories; bad files are reported by name and skipped whole (a bad
     line of a JSONL dump by ``file:line``, the rest of the dump still loads)."""

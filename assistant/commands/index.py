@@ -12,7 +12,13 @@ from assistant.errors import ConfigError, CorpusError
 from assistant.progress import ProgressBar, progress_line
 from assistant.service import TanyaService
 from index.chunking import ChunkerConfig
-from index.documents import Document, bundled_documents, load_corpus
+from index.documents import (
+    SUPPORTED_SUFFIXES,
+    Document,
+    bundled_documents,
+    left_out,
+    load_corpus,
+)
 from index.parts import Part
 
 
@@ -65,11 +71,22 @@ def _part(text: str) -> Part:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _say_left_out(paths: list[Path]) -> None:
+    """Files of other types in a folder are passed over, not errors; the user is told."""
+    others = left_out(paths)
+    if others:
+        names = ", ".join(p.name for p in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        say(f"note: left out {len(others)} file(s) of a type Tanya does not read "
+            f"({names}{more}); it reads {' '.join(SUPPORTED_SUFFIXES)}")
+
+
 def run_build(args: argparse.Namespace) -> int:
     if args.corpus:
         docs, problems = load_corpus(args.corpus)
         for problem in problems:
             say(f"skipped {problem}")
+        _say_left_out(args.corpus)
         if not docs:
             raise CorpusError("no usable documents in --corpus; nothing was changed")
     else:
@@ -166,6 +183,7 @@ def run_add(args: argparse.Namespace) -> int:
     docs, problems = load_corpus(args.paths)
     for problem in problems:
         say(f"skipped {problem}")
+    _say_left_out(args.paths)
     if not docs:
         raise CorpusError("no usable documents among the paths given; nothing was changed")
     service = make_service(args)

@@ -41,6 +41,22 @@ def test_some_bad_files_are_skipped_the_rest_indexed(tmp_path, capsys, monkeypat
     assert [d["doc_id"] for d in json.loads(capsys.readouterr().out)["documents"]] == ["good"]
 
 
+def test_files_of_other_types_in_a_folder_are_left_out_with_a_note(tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
+    (tmp_path / "good.md").write_text("# Good\n\nA paragraph.", encoding="utf-8")
+    (tmp_path / "minutes.docx").write_bytes(b"PK")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "figures.xlsx").write_bytes(b"PK")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: x", encoding="utf-8")  # hidden: not counted
+    assert main(["index", "build", "--corpus", str(tmp_path)]) == 0  # a note, not an error
+    err = capsys.readouterr().err
+    assert ("note: left out 2 file(s) of a type Tanya does not read (minutes.docx, "
+            "figures.xlsx); it reads .txt") in err
+    assert "HEAD" not in err and "1 added" in err
+
+
 def test_other_embedder_on_a_built_index_says_how_to_fix(capsys, monkeypatch):
     monkeypatch.setenv("TANYA_EMBEDDER", "hash:64")
     main(["index", "build"])
