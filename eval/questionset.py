@@ -29,7 +29,7 @@ import yaml
 from assistant.errors import TanyaError
 from eval.metrics import normalize, normalize_answer
 from index.documents import Document
-from index.formats import lone_surrogate
+from index.formats import surrogate_fields
 
 MAX_FILE_BYTES = 10_000_000
 MAX_QUESTIONS = 10_000
@@ -269,7 +269,7 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
         errors.append("an answerable question needs at least one evidence phrase")
     errors += _check_history(record.get("history", []))
     errors += _check_answer(record)
-    errors += _lone_surrogates(record)
+    errors += surrogate_fields(record)  # text no model can read
     warnings = [f"unknown field {name!r} (ignored)" for name in record
                 if name not in _KNOWN_FIELDS]
     if record.get("answerable") is False and (record.get("evidence") or
@@ -278,27 +278,6 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     if record.get("answerable") is False and "answer" in record:
         warnings.append("unanswerable question has an answer (ignored)")
     return errors, warnings
-
-
-def _lone_surrogates(record: dict[str, Any]) -> list[str]:
-    """Text no model can read: a lone surrogate (a JSON escape such as "\\ud800")."""
-    found: list[str] = []
-
-    def visit(value: Any, where: str) -> None:
-        if isinstance(value, str):
-            problem = lone_surrogate(value)
-            if problem:
-                found.append(f"{where}: {problem}")
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                visit(item, f"{where}[{i}]")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                visit(item, f"{where}.{key}")
-
-    for name, value in record.items():
-        visit(value, repr(name))
-    return found
 
 
 def _check_history(history: Any) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from index.formats import Extracted, FormatError, lone_surrogate
+from index.formats import Extracted, FormatError, check_fields, lone_surrogate
 from index.formats.html import extract_page
 from index.formats.jsonl import read_dump
 from index.formats.pdf import extract_pdf
@@ -181,12 +181,8 @@ def document_from(found: Extracted, doc_id: str, source: str, lang: str = "und",
 def _document(found: Extracted, doc_id: str, lang: str, fallback_title: str,
               source: str) -> Document:
     """A Document from a reader's result; the file name's language tag wins."""
-    for name, value in (("id", doc_id), ("text", found.text), ("title", found.title),
-                        ("url", found.url), ("published", found.published),
-                        ("author", found.author)):
-        problem = lone_surrogate(value)
-        if problem:
-            raise FormatError(f"{name}: {problem}")
+    check_fields({"id": doc_id, "text": found.text, "title": found.title, "url": found.url,
+                  "published": found.published, "author": found.author})
     text = normalize_text(found.text)
     if not text.strip():
         raise FormatError("no text left once invisible characters are removed")

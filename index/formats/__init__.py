@@ -45,13 +45,26 @@ def lone_surrogate(text: str) -> str | None:
             "surrogate, not a character (text that was not valid UTF-8?)")
 
 
+def surrogate_fields(value: object, where: str = "") -> list[str]:
+    """Every lone surrogate in ``value`` (a string, or lists and dicts of them), each as
+    ``'field': description`` (``'history'[0].content``: where it sits)."""
+    if isinstance(value, str):
+        problem = lone_surrogate(value)
+        return [f"{where}: {problem}" if where else problem] if problem else []
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in surrogate_fields(item, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        return [p for key, item in value.items()
+                for p in surrogate_fields(item, f"{where}.{key}" if where else repr(key))]
+    return []
+
+
 def check_fields(record: dict[str, object]) -> None:
-    """Raise FormatError naming the first string field of ``record`` that holds a lone
+    """Raise FormatError naming the first field of ``record`` that holds a lone
     surrogate: checked before any extraction, which would cut the text short there."""
-    for key, value in record.items():
-        problem = lone_surrogate(value) if isinstance(value, str) else None
-        if problem:
-            raise FormatError(f"{key!r}: {problem}")
+    found = surrogate_fields(record)
+    if found:
+        raise FormatError(found[0])
 
 
-__all__ = ["Extracted", "FormatError", "check_fields", "lone_surrogate"]
+__all__ = ["Extracted", "FormatError", "check_fields", "lone_surrogate", "surrogate_fields"]
