@@ -227,11 +227,14 @@ def load_path(path: Path) -> tuple[list[Document], list[CorpusProblem]]:
     return docs, problems
 
 
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 def _expand(paths: Iterable[Path]) -> Iterable[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*")
-                              if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            yield from (p for p in _files(path) if p.suffix.lower() in SUPPORTED_SUFFIXES)
         else:
             yield path
 
@@ -243,10 +246,8 @@ def left_out(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES
-                            and not any(part.startswith(".")
-                                        for part in p.relative_to(path).parts))
+            found += [p for p in _files(path) if p.suffix.lower() not in SUPPORTED_SUFFIXES
+                      and not any(part.startswith(".") for part in p.relative_to(path).parts)]
     return found
 
 
