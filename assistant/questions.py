@@ -18,13 +18,18 @@ from index.formats import lone_surrogate
 MAX_HISTORY_TURNS = 6
 
 
+def check_readable(text: str, what: str = "the question") -> None:
+    """BadQuestionError when ``text`` holds a lone surrogate (half a character)."""
+    problem = lone_surrogate(text)
+    if problem:
+        raise BadQuestionError(f"{what} cannot be read: {problem}")
+
+
 def clean_question(raw: object, max_chars: int) -> str:
     """A usable question, or BadQuestionError saying what is wrong with it."""
     if not isinstance(raw, str):
         raise BadQuestionError("the question must be text")
-    problem = lone_surrogate(raw)
-    if problem:
-        raise BadQuestionError(f"the question cannot be read: {problem}")
+    check_readable(raw)
     text = strip_invisible(unicodedata.normalize("NFC", raw))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
@@ -53,9 +58,7 @@ def clean_history(raw: Iterable[Any] | None, max_chars: int) -> list[Turn]:
         if role not in ("user", "assistant") or not isinstance(content, str):
             raise BadQuestionError(
                 f"history[{i}] needs role 'user' or 'assistant' and text content")
-        problem = lone_surrogate(content)
-        if problem:
-            raise BadQuestionError(f"history[{i}] cannot be read: {problem}")
+        check_readable(content, f"history[{i}]")
         text = strip_invisible(content).strip()[: max_chars * 4]
         turns.append(Turn(role, text))
     return turns[-MAX_HISTORY_TURNS:]

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import gradio as gr
 
 from assistant.api import bearer_matches, describe_error
-from assistant.errors import TanyaError
+from assistant.errors import BadQuestionError, TanyaError
+from assistant.questions import check_readable
 from assistant.service import TanyaService
 from assistant.types import Answer, AnswerSpan, Citation, Passage
-from index.formats import lone_surrogate
 
 log = logging.getLogger("tanya")
 
@@ -199,9 +199,10 @@ def respond(service: TanyaService, question: str, turns: Turns, shown: Shown
     if not (question or "").strip():
         yield shown, gr.skip(), turns, shown, ""
         return
-    problem = lone_surrogate(question)
-    if problem:  # not echoed: the window's JSON cannot carry it
-        raise gr.Error(f"The question cannot be read: {problem}")
+    try:
+        check_readable(question)  # before it is echoed: the window's JSON cannot carry it
+    except BadQuestionError as exc:
+        raise gr.Error(str(exc)) from None
     pending = [*shown, _message("user", question), {"role": "assistant", "content": "…"}]
     yield pending, '<p class="tanya-status">Searching the article…</p>', turns, shown, ""
     text = ""
