@@ -198,8 +198,8 @@ class ChatRequest(BaseModel):
 
     def question_and_history(self) -> tuple[str, list[dict[str, str]]]:
         """Last user message is the question; earlier user/assistant turns are history."""
-        if lone_surrogate(self.model):  # echoed in the answer, which must be JSON
-            raise ApiError(422, "invalid_request", f"model: {lone_surrogate(self.model)}")
+        if problem := lone_surrogate(self.model):  # echoed in the answer: must be JSON
+            raise ApiError(422, "invalid_request", f"model: {problem}")
         for i, m in enumerate(self.messages):
             if m.role not in CHAT_ROLES:
                 raise ApiError(422, "invalid_request",
