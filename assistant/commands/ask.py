@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from assistant.commands.common import add_store_options, make_service, print_json, say
+from assistant.commands.common import add_store_options, print_json, say, settings_from
 from assistant.errors import BadQuestionError
 from assistant.questions import clean_question
 from assistant.service import TanyaService
@@ -32,8 +32,8 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
     add_store_options(parser)
 
 
-def _service(args: argparse.Namespace) -> TanyaService:
-    service = make_service(args, k=args.k, llm=args.llm)
+def _service(args: argparse.Namespace, settings: Settings | None = None) -> TanyaService:
+    service = TanyaService(settings or settings_from(args, k=args.k, llm=args.llm))
     service.ensure_reader(notify=say)
     service.ensure_index(notify=say)
     return service
@@ -56,8 +56,9 @@ def format_answer(answer: Answer) -> str:
 def run_ask(args: argparse.Namespace) -> int:
     # A question that cannot be asked is said so before a first run's set-up (index,
     # reader) spends seconds on it; the service checks again, with the settings' limit.
-    clean_question(args.question, Settings.from_env().max_question_chars)
-    service = _service(args)
+    settings = settings_from(args, k=args.k, llm=args.llm)
+    clean_question(args.question, settings.max_question_chars)
+    service = _service(args, settings)
     answer = service.ask(args.question, k=args.k)
     if args.json:
         print_json(answer.to_dict())
