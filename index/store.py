@@ -87,9 +87,14 @@ def open_client(home: Path, chroma_url: str | None = None) -> Any:
         with contextlib.suppress(AttributeError):  # chromadb internals; best effort
             client._server._session.timeout = HTTP_TIMEOUT
         return client
-    path = home / "chroma"
+    path = _embedded_path(home)
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _embedded_path(home: Path) -> Path:
+    """Where the embedded store lives; Chroma names its shared system by this path."""
+    return home / "chroma"
 
 
 def reopen_embedded_client(home: Path) -> Any:
@@ -113,7 +118,7 @@ def reopen_embedded_client(home: Path) -> Any:
         log.warning("this chromadb cannot reopen the embedded store: another process's "
                     "additions are retrieved after a restart")
         return open_client(home)
-    identifier = str(home / "chroma")
+    identifier = str(_embedded_path(home))
     with lock:
         old = systems.pop(identifier, None)
         counts.pop(identifier, None)
