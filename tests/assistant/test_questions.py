@@ -46,6 +46,8 @@ def test_malformed_history_is_refused(hash_service, history):
     ("text", "lang"),
     [("What does Kyiv demand?", "en"), ("Apa tuntutan Kyiv?", "id"),
      ("Siapa Liana Fiks?", "id"), ("Who is Liana Fiks?", "en"),
+     # no common function word: the n-grams of "tanggal", "berapakah" still tell
+     ("Tanggal berapakah ulang tahun Kota Bandung", "id"),
      ("Что требует Киев?", "other"), ("基辅要求什么？", "other")],
 )
 def test_language_detection(text, lang):
