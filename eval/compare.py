@@ -12,6 +12,13 @@ from eval.metrics import HIGHER_IS_BETTER, metric_value
 from eval.results import QuestionResult
 from eval.tables import METRICS, fmt, text_table
 
+# Keys every summary.json of `tanya eval run` holds: without them a file is something else
+# (a calibration.json, say) and every delta would be "-".
+_SUMMARY_KEYS = ("n", "by_lang", "config", "question_set")
+# Timed in the eval's own process: the machine's load moves them as much as a change does
+# (`tanya bench` measures speed), so they get no better/worse verdict.
+_TIMING = ("latency_ms.p50", "latency_ms.p95")
+
 
 @dataclass(frozen=True)
 class Run:
@@ -41,8 +48,10 @@ def load_run(path: str | Path) -> Run:
             results = {r.id: r for r in rows}
     except (ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: not a run written by `tanya eval run` ({exc})") from None
-    if not isinstance(summary, dict):
-        raise ConfigError(f"{summary_path}: not a summary object")
+    missing = [key for key in _SUMMARY_KEYS if not isinstance(summary, dict) or key not in summary]
+    if missing:
+        raise ConfigError(f"{summary_path}: not a summary written by `tanya eval run` "
+                          f"(no {', '.join(missing)})")
     return Run(str(path), summary, results)
 
 
@@ -77,6 +86,9 @@ def format_comparison(comparison: dict[str, Any]) -> str:
              *(_signed(m["by_lang"][lang], m["metric"]) for lang in langs)]
             for m in comparison["metrics"]]
     lines += ["", text_table(headers, rows)]
+    if any(m["verdict"] == "timing" for m in comparison["metrics"]):
+        lines.append("timing: measured inside each eval run, so the machine's load moves "
+                     "it as much as a change does; `tanya bench` measures speed")
     changed = comparison.get("changed")
     if changed is None:
         lines += ["", "(no results.jsonl in one of the runs: per-question changes not shown)"]
@@ -139,6 +151,8 @@ def _delta(va: float | None, vb: float | None) -> float | None:
 def _verdict(name: str, va: float | None, vb: float | None) -> str:
     if va is None or vb is None or va == vb:
         return ""
+    if name in _TIMING:
+        return "timing"
     return "better" if (vb > va) == HIGHER_IS_BETTER[name] else "worse"
 
 

@@ -90,6 +90,23 @@ def test_bad_run_paths_are_domain_errors(tmp_path: Path) -> None:
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(ConfigError, match="not a run"):
         load_run(broken)
+    # JSON, but not a run's summary (a calibration.json, a hand-made file): every delta
+    # would be "-", so it is named instead of compared.
+    for other in ({"n": 3}, {"reader": {"threshold": -1.5}}, [1, 2]):
+        broken.write_text(json.dumps(other), encoding="utf-8")
+        with pytest.raises(ConfigError, match="not a summary written by `tanya eval run`"):
+            load_run(broken)
+
+
+def test_latency_changes_get_no_verdict(tmp_path: Path) -> None:
+    good = (cited(1, True),)
+    fast = [result("q1", rank=1, cited=good, latency_ms=100.0)]
+    slow = [result("q1", rank=1, cited=good, latency_ms=1400.0)]
+    comparison = compare_runs(load_run(write_run(tmp_path / "a", fast, "e5-small-q4")),
+                              load_run(write_run(tmp_path / "b", slow, "e5-small-q4")))
+    p50 = {m["metric"]: m for m in comparison["metrics"]}["latency_ms.p50"]
+    assert (p50["delta"], p50["verdict"]) == (1300.0, "timing")
+    assert "`tanya bench` measures speed" in format_comparison(comparison)
 
 
 def test_compare_cli_prints_json_and_text(runs: tuple[Path, Path],
