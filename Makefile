@@ -38,7 +38,7 @@ test: setup
 # live in one place (tests/eval/test_gate.py).
 SETS := ukraina ukraina-heldout ukraina-fresh offtopic archive-dev archive-test
 eval: setup
-	for set in $(SETS); do $(BIN)/tanya eval run $$set --out eval-runs/$$set || exit 2; done
+	for set in $(SETS); do $(BIN)/tanya eval run $$set --out eval-runs/$$set --overwrite || exit 2; done
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/eval/test_gate.py
 
 # Speed, memory and scale against the LangChain tutorial pipeline; writes docs/bench/.

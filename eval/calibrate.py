@@ -184,8 +184,8 @@ def write_calibration(path: Path, embedder: str, entry: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc}") from None
+    except OSError as exc:  # strerror: not the temporary file's name
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     assistant.calibration.load_calibration.cache_clear()
 
 

@@ -30,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _set_argument(run)
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
     run.add_argument("--out", type=Path, metavar="DIR",
-                     help="write summary.json, results.jsonl, report.md and report.html")
+                     help="write summary.json, results.jsonl, report.md and report.html "
+                          "into DIR: a new or empty directory")
+    run.add_argument("--overwrite", action="store_true",
+                     help="with --out, replace the run an earlier `tanya eval run` wrote there")
     run.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
                      type=_bar_type(under=True),
                      help="exit 1 if a higher-is-better metric is below VALUE (repeatable; "
@@ -112,7 +115,12 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
     if threshold:
         group.add_argument("--llm", help="answer with an LLM: openai:MODEL or ollama:MODEL")
         group.add_argument("--threshold", type=_finite, metavar="X",
-                           help="refusal threshold (default: the calibrated one)")
+                           help="the sentence path's refusal threshold, with --reader off "
+                                "(default: the calibrated one)")
+        group.add_argument("--reader-threshold", type=_finite, metavar="X",
+                           help="the reader's answerability threshold, for every language "
+                                "(default: TANYA_READER_THRESHOLD, else the calibrated "
+                                "ones)")
         group.add_argument("--no-off-topic-check", action="store_true",
                            help="turn off the background comparison (to measure what it does)")
     _corpus_option(group)
@@ -120,8 +128,9 @@ def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
 
 def _corpus_option(parser: Any) -> None:
     parser.add_argument("--corpus", action="append", type=Path, default=[], metavar="PATH",
-                        help=".txt/.md file or directory (repeatable; default: a shipped "
-                             "archive set's own corpus, else the bundled article)")
+                        help="a file (.txt, .md, .html, .pdf, .jsonl) or a directory of "
+                             "them, as `tanya index build` reads (repeatable; default: a "
+                             "shipped archive set's own corpus, else the bundled article)")
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -132,6 +141,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from eval.summary import summarize
     from eval.tables import metric_text
 
+    if args.out:
+        _check_out(args.out, args.overwrite)  # before the run, not after it
     qset, documents, warnings = _load(args)
     service = _open(args, documents, threshold=args.threshold, llm=args.llm)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -166,17 +177,13 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from assistant.errors import ConfigError
-    from eval.calibrate import (
-        CALIBRATION_FILE,
-        calibrate_set,
-        format_calibration,
-        write_calibration,
-    )
+    from eval.calibrate import calibrate_set, format_calibration, write_calibration
 
     if args.reader == "on":
         raise ConfigError("`tanya eval calibrate` chooses the sentence path's threshold and "
                           "runs with the reader off; the reader's threshold comes from "
                           "`tanya eval calibrate-reader SET...`")
+    target = None if args.dry_run else _calibration_target(args.calibration_file)
     qset, documents, _ = _load(args)
     config = _config(args, threshold=None, llm="")
     _refuse_variants(config.embedder)
@@ -188,30 +195,42 @@ def run_calibrate(args: argparse.Namespace) -> int:
     print(f"\nthreshold {entry['threshold']:.4f}: refusal accuracy "
           f"{entry['refusal_accuracy']:.3f}, false refusal rate {entry['false_refusal_rate']:.3f}"
           f"; off-topic check {check}")
-    if not args.dry_run:
-        path = args.calibration_file or CALIBRATION_FILE
-        write_calibration(path, config.embedder, entry)
-        say(f"wrote {config.embedder} to {path}")
+    if target is None:
+        say("nothing written (--dry-run)")
+    else:
+        write_calibration(target, config.embedder, entry)
+        say(f"wrote {config.embedder} to {target}")
     return 0
 
 
 def run_calibrate_reader(args: argparse.Namespace) -> int:
-    from eval.calibrate import CALIBRATION_FILE, write_calibration
+    from eval.calibrate import write_calibration
     from eval.calibrate_reader import calibrate_reader
     from eval.questionset import load_question_set
 
+    target = None if args.dry_run else _calibration_target(args.calibration_file)
     sets = []
     for spec in args.files:
         qset = load_question_set(spec)
-        sets.append((qset, _documents(args.corpus or ([qset.corpus] if qset.corpus else []))))
+        documents, _ = _documents(args.corpus or ([qset.corpus] if qset.corpus else []))
+        sets.append((qset, documents))
     config = _config(args, threshold=None, llm="")
     entry = _with_bar("calibrating", lambda bar: calibrate_reader(
         sets, config, args.max_false_refusal))
     print_json(entry)
-    if not args.dry_run:
-        path = args.calibration_file or CALIBRATION_FILE
-        write_calibration(path, "reader", entry)
-        say(f"wrote the reader's threshold {entry['threshold']} to {path}")
+    for key, group in entry["sets"].items():
+        if group["own_threshold"] is not None and group["answerable"] < _FEW_QUESTIONS:
+            say(f"warning: {key} has {group['answerable']} answerable questions; a "
+                f"{args.max_false_refusal:.0%} false-refusal cut from so few moves with "
+                "each of them")
+    chosen = ", ".join(f"{lang} {value}" for lang, value in entry["thresholds"].items())
+    if target is None:
+        say(f"nothing written (--dry-run); the thresholds would be {chosen} "
+            f"(other languages {entry['threshold']})")
+    else:
+        write_calibration(target, "reader", entry)
+        say(f"wrote the reader's thresholds {chosen} (other languages "
+            f"{entry['threshold']}) to {target}")
     return 0
 
 
@@ -226,6 +245,50 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 # -- helpers --------------------------------------------------------------------------------
+# Fewer answerable questions than this in one set and language, and its 5% false-refusal
+# cut is decided by one of them: worth a warning, not an error.
+_FEW_QUESTIONS = 20
+
+
+def _calibration_target(given: Path | None) -> Path:
+    """Where a calibration will be written, checked before the sets run (minutes, on the
+    archive sets), not after."""
+    from assistant.errors import ConfigError
+    from eval.calibrate import CALIBRATION_FILE
+
+    path = given or CALIBRATION_FILE
+    if path.is_dir():
+        raise ConfigError(f"--calibration-file {path} is a directory; name a file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--calibration-file {path}: its folder {path.parent} does not "
+                          "exist")
+    return path
+
+
+# What `tanya eval run --out` writes: a directory holding only these is an earlier run.
+_RUN_FILES = frozenset({"summary.json", "results.jsonl", "report.md", "report.html"})
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an ``--out`` whose files a run would replace or mix with: an earlier run
+    is replaced only with ``--overwrite``; other files never."""
+    from assistant.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if not held:
+        return
+    others = [name for name in held if name not in _RUN_FILES]
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ConfigError(f"--out {out} holds files that are not a run's ({shown}); "
+                          "write the run into a new or empty directory")
+    if not overwrite:
+        raise ConfigError(f"--out {out} already holds a run; choose a new directory, or "
+                          "pass --overwrite to replace it")
+
+
 def _refuse_variants(spec: str) -> None:
     """A ``+jitter`` variant is answered with its model's calibration: an entry of its own
     would never be read."""
@@ -243,36 +306,48 @@ def _load(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
     from eval.questionset import load_question_set, missing_evidence
 
     qset = load_question_set(args.file)
-    documents = _documents(args.corpus or ([qset.corpus] if qset.corpus else []))
+    documents, skipped = _documents(args.corpus or ([qset.corpus] if qset.corpus else []))
     warnings = [*qset.warnings, *missing_evidence(qset.questions, documents)]
     for warning in warnings[:_WARNINGS_SHOWN]:
         say(f"warning: {warning}")
     if len(warnings) > _WARNINGS_SHOWN:
         say(f"warning: ... and {len(warnings) - _WARNINGS_SHOWN} more")
-    return qset, documents, warnings
+    return qset, documents, [*skipped, *warnings]  # the skips were shown by _documents
 
 
-def _documents(paths: Sequence[Path]) -> list[Any]:
+def _documents(paths: Sequence[Path]) -> tuple[list[Any], list[str]]:
+    """The corpus, and what was skipped in it (also shown on stderr). A path that does
+    not exist is an error: a mistyped one would quietly evaluate another corpus."""
     from assistant.errors import CorpusError
     from index.documents import bundled_documents, load_corpus
 
     if not paths:
-        return bundled_documents()
+        return bundled_documents(), []
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise CorpusError(f"--corpus: no such file or directory: {', '.join(missing)}")
     documents, problems = load_corpus(paths)
-    for problem in problems:
-        say(f"skipped {problem}")
+    skipped = [f"skipped {problem}" for problem in problems]
+    for line in skipped:
+        say(line)
     if not documents:
         raise CorpusError("no usable documents in --corpus")
-    return documents
+    return documents, skipped
 
 
 def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) -> Any:
+    from assistant.errors import ConfigError
     from assistant.settings import Settings
     from eval.configuration import EvalConfig
 
     settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
                                  refusal_threshold=threshold, reader=args.reader,
+                                 reader_threshold=getattr(args, "reader_threshold", None),
                                  reader_chars=args.reader_chars)
+    if threshold is not None and settings.reader_on:
+        # It would be recorded in summary.json and decide nothing.
+        raise ConfigError("--threshold is the sentence path's refusal threshold, used only "
+                          "with --reader off; the reader's is --reader-threshold")
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
                                     min_chars=args.min_chars,
                                     sentence_weight=args.sentence_weight,

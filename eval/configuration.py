@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from assistant.calibration import load_calibration, refusal_threshold
+from assistant.calibration import load_calibration, reader_entry, refusal_threshold
 from assistant.errors import ConfigError
 from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT
 from assistant.service import TanyaService
@@ -43,6 +43,8 @@ class EvalConfig:
     threshold: float | None = None
     off_topic_check: bool = True
     reader: str = Settings.reader
+    #: The reader's answerability threshold for every language; None means calibrated.
+    reader_threshold: float | None = None
     #: Characters of each passage the reader reads (``TANYA_READER_CHARS``).
     reader_chars: int = Settings.reader_chars
     #: Build the eval index with the batched ONNX encoder (``tanya index build``'s for
@@ -75,6 +77,7 @@ class EvalConfig:
                                     else sentence_weight),
                    hybrid=hybrid, threshold=settings.refusal_threshold,
                    off_topic_check=off_topic_check, reader=settings.reader,
+                   reader_threshold=settings.reader_threshold,
                    reader_chars=settings.reader_chars, batched_encoder=batched_encoder)
 
     def index_name(self, corpus_sha256: str) -> str:
@@ -107,7 +110,8 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     # environment sets TANYA_REFUSAL_THRESHOLD, and "" must mean "no LLM". The reader is
     # the config's too, whatever TANYA_READER says.
     settings = replace(base, llm=config.llm, refusal_threshold=config.threshold,
-                       reader=config.reader, reader_chars=config.reader_chars)
+                       reader=config.reader, reader_threshold=config.reader_threshold,
+                       reader_chars=config.reader_chars)
     embedder = make_embedder(config.embedder)  # a bad spec is EmbedderSpecError
     service = TanyaService(settings, embedder=embedder, hybrid=config.hybrid,
                            sentence_weight=config.sentence_weight)
@@ -123,17 +127,36 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
     return service
 
 
+def reader_config(service: TanyaService) -> dict[str, Any]:
+    """What decides the reader's refusals: its adapter, and the thresholds per question
+    language with where they came from (an override applies to every language)."""
+    settings = service.settings
+    sha = service.reader().adapter.sha256
+    entry = reader_entry(sha, service.embedder.calibration_spec)
+    if settings.reader_threshold is not None:
+        thresholds, source = {"all": settings.reader_threshold}, "override"
+    elif entry:
+        thresholds = {**entry.get("thresholds", {}), "other": float(entry["threshold"])}
+        source = "calibration"
+    else:
+        thresholds, source = {"all": 0.0}, "uncalibrated"
+    return {"reader_adapter": sha[:12], "reader_thresholds": thresholds,
+            "reader_threshold_source": source}
+
+
 def describe_service(service: TanyaService) -> dict[str, Any]:
     """What a run's summary records about the configuration and the corpus version."""
     settings = service.settings
     manifest: Manifest = service.manifest()
     spec, calibrated = service.embedder.spec, service.embedder.calibration_spec
-    if settings.refusal_threshold is not None:
-        source = "override"
-    elif calibrated in load_calibration():
-        source = "calibration"
+    if settings.reader_on:
+        # The sentence path's threshold decides nothing with the reader on.
+        sentence_threshold, source = None, "reader"
+    elif settings.refusal_threshold is not None:
+        sentence_threshold, source = settings.refusal_threshold, "override"
     else:
-        source = "uncalibrated"
+        sentence_threshold = refusal_threshold(calibrated)
+        source = "calibration" if calibrated in load_calibration() else "uncalibrated"
     return {
         "config": {
             "embedder": spec,
@@ -143,11 +166,12 @@ def describe_service(service: TanyaService) -> dict[str, Any]:
             "chunker": manifest.chunker,
             "hybrid": service.hybrid,
             "sentence_weight": service.sentence_weight,
-            "refusal_threshold": refusal_threshold(calibrated, settings.refusal_threshold),
+            "refusal_threshold": sentence_threshold,
             "threshold_source": source,
             "off_topic_margin": service.off_topic_margin,
             "reader": settings.reader,
             "reader_chars": settings.reader_chars if settings.reader_on else None,
+            **(reader_config(service) if settings.reader_on else {}),
             "batched_encoder": bool(getattr(service.embedder, "bulk_used", False)),
             "extractive": asdict(service.extractive),
             "index": manifest.name,

@@ -328,3 +328,143 @@ def test_an_unknown_embedder_is_a_usage_error_in_eval_too(
     assert "unknown embedder 'bogus'" in capsys.readouterr().err
     assert run("calibrate", str(tiny_set), "--embedder", "hash:abc") == 2
     assert "bad hash embedder 'hash:abc'" in capsys.readouterr().err
+
+
+def test_threshold_flags_name_the_path_they_set(
+        tiny_set: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--threshold`` is the sentence path's: with the reader on it would be recorded
+    and decide nothing, so it is refused; the reader's is ``--reader-threshold`` (else
+    TANYA_READER_THRESHOLD), and it reaches the service."""
+    from eval.configuration import open_service
+
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--reader", "on",
+               "--threshold", "0.5") == 2
+    assert "the reader's is --reader-threshold" in capsys.readouterr().err
+    monkeypatch.delenv("TANYA_READER_THRESHOLD", raising=False)
+    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_threshold is None
+    monkeypatch.setenv("TANYA_READER_THRESHOLD", "-0.5")
+    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_threshold == -0.5
+    config = eval_commands._config(parsed("run", "ukraina", "--reader-threshold", "1.5"),
+                                   None, None)
+    assert config.reader_threshold == 1.5
+    monkeypatch.delenv("TANYA_READER_THRESHOLD")
+    service = open_service(replace(config, embedder="hash:64"), bundled_documents())
+    assert service.settings.reader_threshold == 1.5
+
+
+def test_a_run_records_the_reader_thresholds_and_where_they_came_from() -> None:
+    """Two runs that differ only in the reader's threshold differ in summary.json's
+    config, so `eval compare` shows it."""
+    from types import SimpleNamespace
+
+    from assistant.calibration import load_calibration
+    from eval.configuration import reader_config
+
+    calibrated = load_calibration()["reader"]
+
+    def service(sha: str, override: float | None) -> object:
+        return SimpleNamespace(
+            settings=Settings(reader_threshold=override),
+            reader=lambda: SimpleNamespace(adapter=SimpleNamespace(sha256=sha)),
+            embedder=SimpleNamespace(calibration_spec=calibrated["embedder"]))
+
+    shipped = reader_config(service(calibrated["adapter_sha256"], None))  # type: ignore[arg-type]
+    assert shipped["reader_threshold_source"] == "calibration"
+    assert shipped["reader_thresholds"] == {**calibrated["thresholds"],
+                                            "other": calibrated["threshold"]}
+    assert shipped["reader_adapter"] == calibrated["adapter_sha256"][:12]
+    override = reader_config(service(calibrated["adapter_sha256"], 5.0))  # type: ignore[arg-type]
+    assert (override["reader_thresholds"], override["reader_threshold_source"]) == (
+        {"all": 5.0}, "override")
+    retrained = reader_config(service("f" * 64, None))  # type: ignore[arg-type]
+    assert retrained["reader_threshold_source"] == "uncalibrated"
+
+
+def test_out_never_mixes_a_run_with_other_files(
+        tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An earlier run is replaced only with --overwrite; a folder of other files (a
+    corpus, say) never receives a run. Both are refused before anything runs."""
+    out = tmp_path / "run"
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--out", str(out)) == 0
+    first = (out / "summary.json").read_text()
+    capsys.readouterr()
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--k", "3",
+               "--out", str(out)) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (out / "summary.json").read_text() == first
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--k", "3",
+               "--out", str(out), "--overwrite") == 0
+    assert json.loads((out / "summary.json").read_text())["config"]["k"] == 3
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "article.txt").write_text("Kyiv menuntut jaminan.", encoding="utf-8")
+    capsys.readouterr()
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--out", str(corpus),
+               "--overwrite") == 2
+    assert "holds files that are not a run's (article.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in corpus.iterdir()) == ["article.txt"]
+
+
+def test_a_calibration_target_is_checked_before_the_sets_run(
+        tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import eval.calibrate as calibrate_module
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("the sets ran before the target was checked")
+
+    monkeypatch.setattr(calibrate_module, "calibrate_set", never)
+    for command in ("calibrate", "calibrate-reader"):
+        assert run(command, str(tiny_set), "--embedder", "hash:64", "--calibration-file",
+                   str(tmp_path / "no-such-folder" / "calibration.json")) == 2
+        assert "its folder" in capsys.readouterr().err
+        assert run(command, str(tiny_set), "--embedder", "hash:64",
+                   "--calibration-file", str(tmp_path)) == 2
+        assert "is a directory; name a file" in capsys.readouterr().err
+
+
+def test_calibrate_reader_says_what_it_wrote_and_warns_of_small_groups(
+        tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import eval.calibrate_reader as calibrate_reader_module
+
+    group = {"own_threshold": -1.5, "false_refusal_rate": 0.0, "refusal_accuracy": 1.0,
+             "auroc": 1.0, "refused_at_5pct_false": 1.0}
+    entry = {"threshold": -1.5, "thresholds": {"en": -1.5, "id": -0.1},
+             "sets": {"tiny:en": {**group, "answerable": 4, "unanswerable": 3},
+                      "big:id": {**group, "answerable": 120, "unanswerable": 100},
+                      "offtopic:en": {**group, "own_threshold": None, "answerable": 0,
+                                      "unanswerable": 40}}}
+    monkeypatch.setattr(calibrate_reader_module, "calibrate_reader",
+                        lambda *_, **__: entry)
+    target = tmp_path / "calibration.json"
+    assert run("calibrate-reader", str(tiny_set), "--embedder", "hash:64",
+               "--calibration-file", str(target), "--dry-run") == 0
+    err = capsys.readouterr().err
+    assert "nothing written (--dry-run); the thresholds would be en -1.5, id -0.1" in err
+    assert not target.exists()
+    assert run("calibrate-reader", str(tiny_set), "--embedder", "hash:64",
+               "--calibration-file", str(target)) == 0
+    err = capsys.readouterr().err
+    assert f"wrote the reader's thresholds en -1.5, id -0.1 (other languages -1.5) to {target}" \
+        in err
+    assert "warning: tiny:en has 4 answerable questions" in err
+    assert "big:id" not in err and "offtopic:en" not in err
+    assert json.loads(target.read_text())["reader"]["thresholds"] == {"en": -1.5, "id": -0.1}
+
+
+def test_a_mistyped_corpus_path_stops_the_run_and_skipped_files_are_recorded(
+        tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Kanselir Jerman Friedrich Merz berbicara.",
+                                     encoding="utf-8")
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--corpus", str(corpus),
+               "--corpus", str(tmp_path / "typo.txt")) == 2
+    assert "--corpus: no such file or directory" in capsys.readouterr().err
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--corpus", str(corpus),
+               "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert any(w.startswith("skipped") and "empty.txt" in w for w in summary["warnings"])
