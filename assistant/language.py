@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 MODEL_PATH = Path(__file__).with_name("language.json")
+#: The languages Tanya answers in (anything else is "other").
+ANSWER_LANGUAGES = ("en", "id")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 

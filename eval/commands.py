@@ -79,6 +79,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _config_options(reader, threshold=False)
     reader.set_defaults(handler=run_calibrate_reader)
 
+    listing = commands.add_parser("sets", help="list the shipped question sets")
+    listing.set_defaults(handler=run_sets)
+
     validate = commands.add_parser("validate", help="check a question set without running it")
     _set_argument(validate)
     _corpus_option(validate)
@@ -86,7 +89,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _set_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="question set (.jsonl, .yaml) or a shipped set: ukraina")
+    parser.add_argument("file", help="question set (.jsonl, .yaml) or a shipped set's name "
+                                     "(`tanya eval sets` lists them)")
 
 
 def _config_options(parser: argparse.ArgumentParser, threshold: bool) -> None:
@@ -159,7 +163,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         print(metric_text(summary))
-        print(f"\n{summary['failed_questions']} of {len(results)} questions failed "
+        print(f"\n{summary['failed_questions']} of {_count(len(results), 'question')} failed "
               "at least one metric" + ("; see report.md" if args.out else "; use --out DIR"))
     return _check_bars(summary, [*args.fail_under, *args.fail_over])
 
@@ -234,13 +238,31 @@ def run_calibrate_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sets(args: argparse.Namespace) -> int:
+    """One line per shipped set: its questions, languages and the corpus it is asked over."""
+    from eval.questionset import load_question_set, shipped_sets
+
+    rows = []
+    for name in sorted(shipped_sets()):
+        qset = load_question_set(name)
+        answerable = sum(q.answerable for q in qset.questions)
+        langs = ", ".join(sorted({q.lang for q in qset.questions}))
+        corpus = (f"its own corpus ({len(list(qset.corpus.iterdir()))} documents)"
+                  if qset.corpus else "the bundled article")
+        rows.append(f"{name:16} {_count(len(qset.questions), 'question'):>14} "
+                    f"({answerable} answerable; {langs}) over {corpus}")
+    print("\n".join(rows))
+    return 0
+
+
 def run_validate(args: argparse.Namespace) -> int:
     qset, _, warnings = _load(args)
     answerable = sum(q.answerable for q in qset.questions)
     langs = sorted({q.lang for q in qset.questions})
-    print(f"{qset.source}: {len(qset.questions)} questions ({answerable} answerable, "
-          f"{len(qset.questions) - answerable} unanswerable; languages {', '.join(langs)}), "
-          f"{len(warnings)} warnings")
+    print(f"{qset.source}: {_count(len(qset.questions), 'question')} "
+          f"({answerable} answerable, {len(qset.questions) - answerable} unanswerable; "
+          f"languages {', '.join(langs)}), "
+          f"{_count(len(warnings), 'warning')}")
     return 0
 
 
@@ -370,6 +392,10 @@ def _with_bar(label: str, work: Callable[[ProgressBar], Any]) -> Any:
         return work(bar)
     finally:
         bar.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _check_bars(summary: dict[str, Any], bars: Sequence[Bar]) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from assistant.errors import TanyaError
+from assistant.language import ANSWER_LANGUAGES, detect_language
 from eval.metrics import normalize, normalize_answer
 from index.documents import Document
 from index.formats import surrogate_fields
@@ -94,6 +95,9 @@ def shipped_sets() -> dict[str, Traversable]:
 def load_question_set(spec: str | Path) -> QuestionSet:
     """Load a question set from a path, or by name for a shipped set (``ukraina``)."""
     path = Path(spec)
+    if path.is_dir():
+        raise QuestionSetError(f"{spec} is a directory; give a question set file "
+                               "(.jsonl, .yaml) or a shipped set's name")
     if path.is_file():
         source: Traversable | Path = path
         label = str(path)
@@ -272,12 +276,31 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     errors += surrogate_fields(record)  # text no model can read
     warnings = [f"unknown field {name!r} (ignored)" for name in record
                 if name not in _KNOWN_FIELDS]
+    warnings += _language_warnings(record)
     if record.get("answerable") is False and (record.get("evidence") or
                                               record.get("answer_facts")):
         warnings.append("unanswerable question has evidence or answer_facts (ignored)")
     if record.get("answerable") is False and "answer" in record:
         warnings.append("unanswerable question has an answer (ignored)")
     return errors, warnings
+
+
+def _language_warnings(record: dict[str, Any]) -> list[str]:
+    """``lang`` only groups the metrics; the service answers a question in the language
+    it reads as. A label it cannot read as, or one it disagrees with, is worth a word."""
+    lang, question = record.get("lang"), record.get("question")
+    if not isinstance(lang, str) or not isinstance(question, str) or not question.strip():
+        return []
+    lang = lang.strip()
+    if lang not in ANSWER_LANGUAGES:
+        return [f"lang {lang!r}: Tanya tells {' and '.join(ANSWER_LANGUAGES)} apart; the "
+                f"metrics group this question under {lang!r}, and it is answered as the "
+                "language it reads as"]
+    read_as = detect_language(question)
+    if read_as in ANSWER_LANGUAGES and read_as != lang:
+        return [f"lang {lang!r}, but the question reads as {read_as!r} (answered as "
+                f"{read_as!r}, grouped under {lang!r})"]
+    return []
 
 
 def _check_history(history: Any) -> list[str]:

@@ -468,3 +468,32 @@ def test_a_mistyped_corpus_path_stops_the_run_and_skipped_files_are_recorded(
                "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert any(w.startswith("skipped") and "empty.txt" in w for w in summary["warnings"])
+
+
+def test_eval_sets_lists_every_shipped_set_with_its_corpus(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.questionset import shipped_sets
+
+    assert run("sets") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == sorted(shipped_sets())
+    listed = dict(line.split(maxsplit=1) for line in lines)
+    assert listed["archive-dev"].endswith("over its own corpus (65 documents)")
+    assert listed["ukraina"].endswith("over the bundled article")
+
+
+def test_a_folder_or_a_language_label_tanya_cannot_read_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("validate", str(tmp_path)) == 2
+    assert "is a directory; give a question set file" in capsys.readouterr().err
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": "a", "lang": "fr", "question": "Que demande Kyiv ?",
+                                  "answerable": False}) + "\n", encoding="utf-8")
+    assert run("validate", str(labels)) == 0
+    captured = capsys.readouterr()
+    assert "1 question (0 answerable, 1 unanswerable; languages fr), 1 warning" in captured.out
+    assert "lang 'fr': Tanya tells en and id apart" in captured.err
+    labels.write_text(json.dumps({"id": "b", "lang": "en", "question": "Apa tuntutan Kyiv?",
+                                  "answerable": False}) + "\n", encoding="utf-8")
+    assert run("validate", str(labels)) == 0
+    assert "lang 'en', but the question reads as 'id'" in capsys.readouterr().err
