@@ -1,22 +1,67 @@
-"""Refusal settings calibrated per embedder (written by ``tanya eval calibrate``)."""
+"""Refusal settings calibrated per embedder (written by ``tanya eval calibrate``).
+
+The shipped ``calibration.json`` holds them; ``TANYA_CALIBRATION=PATH`` names a file of a
+deployment's own (``tanya eval calibrate-reader SET... --corpus ARCHIVE`` writes there),
+whose entries replace the shipped ones of the same key. Read here rather than from
+``Settings``: every caller of these functions would otherwise have to carry it.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import ConfigError
+
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+CALIBRATION_ENV = "TANYA_CALIBRATION"
+log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
+def own_calibration_path() -> Path | None:
+    """The deployment's calibration file (``TANYA_CALIBRATION``), if one is set."""
+    given = os.environ.get(CALIBRATION_ENV, "").strip()
+    return Path(given).expanduser() if given else None
+
+
 def load_calibration() -> dict[str, Any]:
-    path = CALIBRATION_PATH
+    """The shipped calibration with the deployment's own entries over it."""
+    return _merged(CALIBRATION_PATH, own_calibration_path())
+
+
+@lru_cache(maxsize=4)
+def _merged(shipped: Path, own: Path | None) -> dict[str, Any]:
+    merged = _read(shipped) if shipped.is_file() else {}
+    if own is not None:
+        if own.is_file():
+            merged.update(_read(own))
+        else:
+            # Not an error: the calibration that will write it reads it first. `tanya
+            # check` fails on it.
+            log.warning("%s=%s does not exist: the shipped calibration is used",
+                        CALIBRATION_ENV, own)
+    return merged
+
+
+def clear_cache() -> None:
+    """Forget what was read (after a calibration wrote a file)."""
+    _merged.cache_clear()
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"calibration file {path} cannot be read ({exc}); write it again "
+                          "with `tanya eval calibrate-reader`, or unset "
+                          f"{CALIBRATION_ENV}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"calibration file {path} must hold a JSON object")
+    return data
 
 
 def refusal_threshold(embedder: str, override: float | None = None) -> float:

@@ -298,8 +298,20 @@ def check_reader(settings: Settings, embedder: str) -> Check:
 
 
 def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
-    from assistant.calibration import load_calibration, reader_entry
+    from assistant.calibration import (
+        CALIBRATION_ENV,
+        load_calibration,
+        own_calibration_path,
+        reader_entry,
+    )
     from assistant.reader.adapter import ReaderUnavailableError, load_shipped
+
+    own = own_calibration_path()
+    if own is not None and not own.is_file():
+        check.fail(f"{CALIBRATION_ENV}={own} does not exist, so the shipped calibration "
+                   "decides refusals", f"unset {CALIBRATION_ENV}, or write it: "
+                   f"`{CALIBRATE_READER} --calibration-file {own}`")
+        return
 
     try:
         adapter = load_shipped()

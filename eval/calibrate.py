@@ -186,7 +186,7 @@ def write_calibration(path: Path, embedder: str, entry: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError as exc:  # strerror: not the temporary file's name
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    assistant.calibration.load_calibration.cache_clear()
+    assistant.calibration.clear_cache()
 
 
 def format_calibration(calibration: Calibration, embedder: str) -> str:

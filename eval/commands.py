@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "threshold may refuse (default 0.05)")
     calibrate.add_argument("--dry-run", action="store_true", help="print, do not write")
     calibrate.add_argument("--calibration-file", type=Path, metavar="PATH",
-                           help="where to write (default: the assistant's calibration.json)")
+                           help="where to write (default: TANYA_CALIBRATION, else the "
+                             "assistant's calibration.json)")
     _config_options(calibrate, threshold=False)
     calibrate.set_defaults(handler=run_calibrate)
 
@@ -75,7 +76,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="largest share of answerable questions to refuse (default 0.05)")
     reader.add_argument("--dry-run", action="store_true", help="print, do not write")
     reader.add_argument("--calibration-file", type=Path, metavar="PATH",
-                        help="where to write (default: the assistant's calibration.json)")
+                        help="where to write (default: TANYA_CALIBRATION, else the "
+                             "assistant's calibration.json)")
     _config_options(reader, threshold=False)
     reader.set_defaults(handler=run_calibrate_reader)
 
@@ -275,10 +277,11 @@ _FEW_QUESTIONS = 20
 def _calibration_target(given: Path | None) -> Path:
     """Where a calibration will be written, checked before the sets run (minutes, on the
     archive sets), not after."""
+    from assistant.calibration import own_calibration_path
     from assistant.errors import ConfigError
     from eval.calibrate import CALIBRATION_FILE
 
-    path = given or CALIBRATION_FILE
+    path = given or own_calibration_path() or CALIBRATION_FILE
     if path.is_dir():
         raise ConfigError(f"--calibration-file {path} is a directory; name a file")
     if not path.parent.is_dir():

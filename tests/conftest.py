@@ -65,7 +65,7 @@ def tanya_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Pa
                  "TANYA_MAX_CONCURRENT_REQUESTS", "TANYA_MAX_BODY_BYTES",
                  "TANYA_MAX_UPLOAD_BYTES",
                  "TANYA_MAX_QUESTION_CHARS", "TANYA_REFUSAL_THRESHOLD", "TANYA_LLM_TIMEOUT",
-                 "TANYA_READER_THRESHOLD",
+                 "TANYA_READER_THRESHOLD", "TANYA_CALIBRATION",
                  "OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(name, raising=False)
     # Tests of everything but the reader run the sentence path (seconds, not minutes, on

@@ -239,3 +239,15 @@ def test_a_broken_calibration_is_one_problem_not_a_traceback(
     assert code == 1
     [problem] = problems(report, "reader")
     assert problem.startswith("the reader cannot be checked (invalid literal"), problem
+
+
+def test_a_missing_own_calibration_file_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TANYA_READER", "on")
+    monkeypatch.setenv("TANYA_CALIBRATION", str(tmp_path / "ours.json"))
+    code, report = check(capsys)
+    assert code == 1
+    [problem] = problems(report, "reader")
+    assert f"TANYA_CALIBRATION={tmp_path / 'ours.json'} does not exist" in problem, problem
+    assert f"--calibration-file {tmp_path / 'ours.json'}`" in problem, problem
