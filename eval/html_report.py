@@ -12,7 +12,7 @@ from typing import Any
 
 from eval.charts import grouped_bars, histogram
 from eval.metrics import metric_value
-from eval.results import QuestionResult
+from eval.results import FAILED_DEFINITION, QuestionResult, failure_counts, failure_reasons
 from eval.tables import LABELS, metric_notes, metric_rows, reader_note, scopes, tag_rows
 
 _CHART_METRICS = ("retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
@@ -84,23 +84,37 @@ def _latency_chart(summary: dict[str, Any], results: Sequence[QuestionResult]) -
 
 def _failed(results: Sequence[QuestionResult]) -> list[str]:
     failed = [r for r in results if r.failed]
-    out = [f"<h2>Failed questions ({len(failed)} of {len(results)})</h2>"]
+    out = [f"<h2>Failed questions ({len(failed)} of {len(results)})</h2>",
+           f"<p class=\"small\">{escape(FAILED_DEFINITION)}</p>"]
     if not failed:
         return [*out, "<p>None.</p>"]
+    counts = [[m, str(n), str(alone)] for m, n, alone in failure_counts(failed)]
+    out.append(_table(["failed check", "questions", "only this check"], counts))
     rows = []
     for r in failed:
-        cited = "; ".join(f"[{c.n}] p{c.paragraph} {'relevant' if c.relevant else 'not relevant'}"
-                          for c in r.cited)
-        missing = ", ".join(r.facts_missing)
-        reason = f"refused: {r.refusal_reason}; " if r.refusal_reason else ""
-        reader = reader_note(r)
-        cited = "; ".join(part for part in (reader, cited) if part)
         rank = "" if not r.answerable else (str(r.rank) if r.rank else "&gt; 10")
         rows.append(
-            f"<tr><td>{escape(r.id)}</td><td>{escape(r.lang)}</td><td>{escape(r.question)}</td>"
-            f"<td>{escape(', '.join(r.failed))}</td><td class=\"num\">{rank}</td>"
-            f"<td>{escape(r.error or r.answer)}<div class=\"small\">{escape(reason + cited)}"
-            f"{'<br>missing facts: ' + escape(missing) if missing else ''}</div></td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("id", "lang", "question", "failed", "rank",
-                                             "answer, span, citations, missing facts"))
+            f"<tr><td>{escape(r.id)}</td><td>{escape(r.lang)}</td><td>{_question(r)}</td>"
+            f"<td>{_reasons(r)}</td><td class=\"num\">{rank}</td><td>{_answer(r)}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("id", "lang", "question", "failed: why", "rank",
+                                             "answer"))
     return [*out, f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"]
+
+
+def _question(result: QuestionResult) -> str:
+    """The question after its earlier turns, if any: a follow-up cannot be judged alone."""
+    turns = "".join(f"<div class=\"small\">{escape(t.role)}: {escape(t.content)}</div>"
+                    for t in result.history)
+    return f"{turns}{escape(result.question)}"
+
+
+def _reasons(result: QuestionResult) -> str:
+    return "<br>".join(f"<b>{escape(names)}</b>: {escape(reason)}" if reason
+                       else f"<b>{escape(names)}</b>" for names, reason in failure_reasons(result))
+
+
+def _answer(result: QuestionResult) -> str:
+    refusal = f"refused: {result.refusal_reason}" if result.refusal_reason else ""
+    notes = "; ".join(part for part in (refusal, reader_note(result)) if part)
+    small = f'<div class="small">{escape(notes)}</div>' if notes else ""
+    return escape(result.error or result.answer) + small

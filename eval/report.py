@@ -9,11 +9,17 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from eval.html_report import html_report
-from eval.results import QuestionResult
+from eval.results import FAILED_DEFINITION, QuestionResult, failure_counts, failure_reasons
 from eval.tables import metric_notes, metric_rows, reader_note, tag_rows
 
 MAX_FAILED_SHOWN = 300
-_ANSWER_CHARS = 200
+# Earlier turns are context beside the question, cut so a long answer turn does not bury it.
+_TURN_CHARS = 200
+_READING_NOTE = (
+    "Below: for each failed check, how many failed questions fail it and how many fail "
+    "nothing else; then each failed question with its earlier turns (for a follow-up), "
+    "each failed check with its reason (the rank of the first relevant passage, the missing "
+    "facts, the citations marked relevant or not) and the whole answer.")
 
 
 def write_reports(out: Path, summary: dict[str, Any], results: Sequence[QuestionResult]
@@ -48,16 +54,23 @@ def markdown_report(summary: dict[str, Any], results: Sequence[QuestionResult]) 
     tag_headers, rows = tag_rows(summary)
     if rows:
         lines += ["", "## By tag", "", *_md_table(tag_headers, rows)]
+    # The definition sits before the failed list's heading: it names every check, and the
+    # list itself should name only the checks this run failed.
+    lines += ["", "## How to read the failed questions", "", _md(FAILED_DEFINITION), "",
+              _md(_READING_NOTE)]
     failed = [r for r in results if r.failed]
     lines += ["", f"## Failed questions ({len(failed)} of {len(results)})", ""]
-    if failed:
-        rows = [[r.id, r.lang, r.question, ", ".join(r.failed), _rank(r), _answer(r)]
-                for r in failed[:MAX_FAILED_SHOWN]]
-        lines += _md_table(["id", "lang", "question", "failed", "rank", "answer"], rows)
-        if len(failed) > MAX_FAILED_SHOWN:
-            lines += ["", f"... {len(failed) - MAX_FAILED_SHOWN} more in results.jsonl"]
-    else:
+    if not failed:
         lines.append("None.")
+        return "\n".join(lines) + "\n"
+    counts = [[m, str(n), str(alone)] for m, n, alone in failure_counts(failed)]
+    lines += [*_md_table(["failed check", "questions", "only this check"], counts), ""]
+    rows = [[_md(r.id), _md(r.lang), _question(r), _reasons(r), _md(_rank(r)), _md(_answer(r))]
+            for r in failed[:MAX_FAILED_SHOWN]]
+    lines += _md_table(["id", "lang", "question", "failed", "rank", "answer"], rows,
+                       escaped=True)
+    if len(failed) > MAX_FAILED_SHOWN:
+        lines += ["", f"... {len(failed) - MAX_FAILED_SHOWN} more in results.jsonl"]
     return "\n".join(lines) + "\n"
 
 
@@ -85,29 +98,54 @@ def _rank(result: QuestionResult) -> str:
 
 
 def _answer(result: QuestionResult) -> str:
+    # Whole, as in report.html: a cut answer cannot show why a fact counts as missing.
     text = result.error or result.answer
     if result.refusal_reason:
         text = f"(refused: {result.refusal_reason}) {text}"
-    text = text if len(text) <= _ANSWER_CHARS else text[:_ANSWER_CHARS] + "..."
     reader = reader_note(result)
     return f"{text} ({reader})" if reader else text
 
 
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def _question(result: QuestionResult) -> str:
+    """The question after its earlier turns, if any: a follow-up cannot be judged alone."""
+    if not result.history:
+        return _md(result.question)
+    turns = " · ".join(f"{_md(t.role)}: {_md(_cut(t.content))}" for t in result.history)
+    return f"*earlier:* {turns} · *now:* {_md(result.question)}"
+
+
+def _reasons(result: QuestionResult) -> str:
+    return "; ".join(f"{_md(names)}: {_md(reason)}" if reason else _md(names)
+                     for names, reason in failure_reasons(result))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _TURN_CHARS else text[:_TURN_CHARS].rstrip() + "..."
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], escaped: bool = False
+              ) -> list[str]:
+    """A GFM table; ``escaped`` rows hold cells already passed through ``_md``."""
+    cell = str if escaped else _md
     out = ["| " + " | ".join(_md(h) for h in headers) + " |",
            "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(_md(str(c)) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(cell(str(c)) for c in row) + " |" for row in rows]
     return out
 
 
 def _md(text: str) -> str:
-    """Neutralise Markdown and HTML in a table cell: questions and answers are data."""
+    """Neutralise Markdown and HTML in a table cell: questions and answers are data.
+
+    Whitespace (newlines too) collapses to one space, so a cell stays on its row; ``|``
+    becomes ``\\|``, the GFM table escape (an entity such as ``&#124;`` would be shown
+    literally), and only after the backslashes are doubled, so that one stays single.
+    """
     text = " ".join(text.split())
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;")):
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = text.replace(char, entity)
     for char in "\\`*_[]#":
         text = text.replace(char, "\\" + char)
-    return text
+    return text.replace("|", "\\|")
 
 
 def _code(value: Any) -> str:

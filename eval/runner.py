@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import cast
 
 from assistant.errors import BadQuestionError
 from assistant.service import TanyaService
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Passage, Role, Turn
 from eval.metrics import RANK_CUTOFF, failures, first_relevant_rank, is_relevant, split_facts
 from eval.questionset import Question
 from eval.results import Cited, QuestionResult, Retrieved
@@ -88,7 +89,10 @@ def _base(question: Question, error: str | None = None) -> QuestionResult:
     return QuestionResult(id=question.id, lang=question.lang, question=question.question,
                           answerable=question.answerable, tags=question.tags,
                           facts_missing=question.answer_facts, error=error,
-                          gold_answer=question.answer)
+                          gold_answer=question.answer,
+                          # roles were checked when the question set was loaded
+                          history=tuple(Turn(cast(Role, role), content)
+                                        for role, content in question.history))
 
 
 def _scored(result: QuestionResult) -> QuestionResult:
