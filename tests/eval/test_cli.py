@@ -301,22 +301,31 @@ def test_the_batched_encoder_is_refused_for_another_embedder(
     assert "Traceback" not in err
 
 
-def test_reader_chars_reaches_the_service_the_run_asks(
+@pytest.mark.parametrize(("flag", "field", "default", "from_env", "from_flag"), [
+    ("--reader-chars", "reader_chars", 440, "360", "450"),
+    ("--reader-threshold", "reader_threshold", None, "-0.5", "1.5"),
+])
+def test_a_reader_option_reaches_the_service_the_run_asks(
+        flag: str, field: str, default: object, from_env: str, from_flag: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--reader-chars`` (else ``TANYA_READER_CHARS``) is what the evaluated service
-    reads with, not only what the report says."""
+    """The flag (else its ``TANYA_`` variable) is what the evaluated service reads with,
+    not only what the report says."""
     from eval.configuration import open_service
 
-    monkeypatch.delenv("TANYA_READER_CHARS", raising=False)
-    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_chars == 440
-    monkeypatch.setenv("TANYA_READER_CHARS", "360")
-    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_chars == 360
-    config = eval_commands._config(parsed("run", "ukraina", "--reader-chars", "450"),
-                                   None, None)
-    assert config.reader_chars == 450
-    monkeypatch.delenv("TANYA_READER_CHARS")
+    variable = "TANYA_" + field.upper()
+    monkeypatch.delenv(variable, raising=False)
+    assert getattr(eval_commands._config(parsed("run", "ukraina"), None, None), field) == default
+    monkeypatch.setenv(variable, from_env)
+    assert getattr(eval_commands._config(parsed("run", "ukraina"), None, None), field) == (
+        float(from_env))
+    config = eval_commands._config(parsed("run", "ukraina", flag, from_flag), None, None)
+    assert getattr(config, field) == float(from_flag)
+    monkeypatch.delenv(variable)
     service = open_service(replace(config, embedder="hash:64"), bundled_documents())
-    assert service.settings.reader_chars == 450
+    assert getattr(service.settings, field) == float(from_flag)
+
+
+def test_reader_chars_out_of_range_is_named() -> None:
     with pytest.raises(ConfigError, match=r"TANYA_READER_CHARS\) must be between 50 and 5000"):
         eval_commands._config(parsed("run", "ukraina", "--reader-chars", "5"), None, None)
 
@@ -330,27 +339,13 @@ def test_an_unknown_embedder_is_a_usage_error_in_eval_too(
     assert "bad hash embedder 'hash:abc'" in capsys.readouterr().err
 
 
-def test_threshold_flags_name_the_path_they_set(
-        tiny_set: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """``--threshold`` is the sentence path's: with the reader on it would be recorded
-    and decide nothing, so it is refused; the reader's is ``--reader-threshold`` (else
-    TANYA_READER_THRESHOLD), and it reaches the service."""
-    from eval.configuration import open_service
-
+def test_the_sentence_paths_threshold_is_refused_with_the_reader_on(
+        tiny_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--threshold`` would be recorded and decide nothing; the reader's is
+    ``--reader-threshold`` (tested with ``--reader-chars`` above)."""
     assert run("run", str(tiny_set), "--embedder", "hash:64", "--reader", "on",
                "--threshold", "0.5") == 2
     assert "the reader's is --reader-threshold" in capsys.readouterr().err
-    monkeypatch.delenv("TANYA_READER_THRESHOLD", raising=False)
-    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_threshold is None
-    monkeypatch.setenv("TANYA_READER_THRESHOLD", "-0.5")
-    assert eval_commands._config(parsed("run", "ukraina"), None, None).reader_threshold == -0.5
-    config = eval_commands._config(parsed("run", "ukraina", "--reader-threshold", "1.5"),
-                                   None, None)
-    assert config.reader_threshold == 1.5
-    monkeypatch.delenv("TANYA_READER_THRESHOLD")
-    service = open_service(replace(config, embedder="hash:64"), bundled_documents())
-    assert service.settings.reader_threshold == 1.5
 
 
 def test_a_run_records_the_reader_thresholds_and_where_they_came_from() -> None:
