@@ -56,9 +56,8 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"calibration file {path} cannot be read ({exc}); write it again "
-                          "with `tanya eval calibrate-reader`, or unset "
-                          f"{CALIBRATION_ENV}") from None
+        raise ConfigError(f"calibration file {path} cannot be read ({exc}); fix or delete "
+                          f"it, or unset {CALIBRATION_ENV}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"calibration file {path} must hold a JSON object")
     return data
@@ -90,14 +89,31 @@ def reader_entry(adapter_sha256: str, embedder: str) -> dict[str, Any] | None:
     return None
 
 
-def reader_threshold(adapter_sha256: str, embedder: str, lang: str,
-                     override: float | None = None) -> float:
-    """The answerability below which the reader refuses a question in ``lang``: the
-    language's calibrated threshold, else the lowest calibrated one (a language no set
-    calibrated is not refused more often), else 0.0 (uncalibrated)."""
+# In ``reader_thresholds``: the threshold of every language an override or no calibration
+# sets, and of the languages no set calibrated.
+ALL_LANGUAGES, OTHER_LANGUAGES = "all", "other"
+
+
+def reader_thresholds(adapter_sha256: str, embedder: str, override: float | None = None
+                      ) -> tuple[dict[str, float], str]:
+    """The reader's thresholds by question language, and where they come from
+    (``override``, ``calibration`` or ``uncalibrated``): each calibrated language's, and
+    for the others (``OTHER_LANGUAGES``) the lowest, so a language no set calibrated is
+    not refused more often; 0.0 for all when uncalibrated."""
     if override is not None:
-        return override
+        return {ALL_LANGUAGES: override}, "override"
     entry = reader_entry(adapter_sha256, embedder)
     if not entry:
-        return 0.0
-    return float(entry.get("thresholds", {}).get(lang, entry["threshold"]))
+        return {ALL_LANGUAGES: 0.0}, "uncalibrated"
+    calibrated = {lang: float(t) for lang, t in entry.get("thresholds", {}).items()}
+    return {**calibrated, OTHER_LANGUAGES: float(entry["threshold"])}, "calibration"
+
+
+def reader_threshold(adapter_sha256: str, embedder: str, lang: str,
+                     override: float | None = None) -> float:
+    """The answerability below which the reader refuses a question in ``lang``
+    (``reader_thresholds``)."""
+    thresholds, _ = reader_thresholds(adapter_sha256, embedder, override)
+    if ALL_LANGUAGES in thresholds:
+        return thresholds[ALL_LANGUAGES]
+    return thresholds.get(lang, thresholds[OTHER_LANGUAGES])

@@ -81,6 +81,9 @@ def run_checks(settings: Settings) -> list[Check]:
     else:
         index_check = Check("index", "not checked: the store is unusable", skipped=True)
     checks = [installation, embedder_check, store_check, index_check]
+    calibration = check_own_calibration()
+    if calibration is not None:
+        checks.append(calibration)
     if settings.reader_on:
         spec = embedder.calibration_spec if embedder is not None else settings.embedder
         checks.append(check_reader(settings, spec))
@@ -298,20 +301,10 @@ def check_reader(settings: Settings, embedder: str) -> Check:
 
 
 def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
-    from assistant.calibration import (
-        CALIBRATION_ENV,
-        load_calibration,
-        own_calibration_path,
-        reader_entry,
-    )
+    from assistant.calibration import load_calibration, reader_entry
+    from assistant.errors import ConfigError
     from assistant.reader.adapter import ReaderUnavailableError, load_shipped
 
-    own = own_calibration_path()
-    if own is not None and not own.is_file():
-        check.fail(f"{CALIBRATION_ENV}={own} does not exist, so the shipped calibration "
-                   "decides refusals", f"unset {CALIBRATION_ENV}, or write it: "
-                   f"`{CALIBRATE_READER} --calibration-file {own}`")
-        return
 
     try:
         adapter = load_shipped()
@@ -325,7 +318,12 @@ def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
         calibrate += f" --reader-chars {settings.reader_chars}"
     if embedder != DEFAULT_EMBEDDER:
         calibrate += f" --embedder {embedder}"
-    entry = reader_entry(adapter.sha256, embedder)
+    try:
+        entry = reader_entry(adapter.sha256, embedder)
+    except ConfigError:  # a TANYA_CALIBRATION file that cannot be read
+        check.fail("its calibration cannot be read (the calibration check says why)",
+                   "mend the calibration file")
+        return
     if entry is None:
         made_for = load_calibration().get("reader") or {}
         why = (f"it was made for adapter {str(made_for.get('adapter_sha256'))[:12]} with "
@@ -342,6 +340,29 @@ def _check_reader(settings: Settings, embedder: str, check: Check) -> None:
         check.fail(f"the reader's thresholds were calibrated reading {made_at} characters per "
                    f"passage, not {settings.reader_chars}: its scores move with the window, "
                    f"so refusal is off its calibration", f"{restore}, or `{calibrate}`")
+
+
+def check_own_calibration() -> Check | None:
+    """A deployment's calibration file (``TANYA_CALIBRATION``): there and readable.
+    None when none is set."""
+    from assistant.calibration import CALIBRATION_ENV, load_calibration, own_calibration_path
+    from assistant.errors import ConfigError
+
+    own = own_calibration_path()
+    if own is None:
+        return None
+    check = Check("calibration", f"{CALIBRATION_ENV}={own}")
+    if not own.is_file():
+        return check.fail(
+            f"{CALIBRATION_ENV}={own} does not exist, so the shipped calibration decides "
+            "refusals", f"unset {CALIBRATION_ENV}, or write it: `tanya eval "
+            "calibrate-reader SET... --corpus ARCHIVE` writes there")
+    try:
+        load_calibration()
+    except ConfigError as exc:
+        return check.fail(str(exc).split(";")[0], f"fix or delete {own}, or unset "
+                          f"{CALIBRATION_ENV}")
+    return check
 
 
 # -- helpers --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,24 +37,34 @@ class LanguageModel:
     def __init__(self, weights: Mapping[str, float], longest: int) -> None:
         self.weights, self.longest = weights, longest
 
-    def detect(self, text: str) -> str:
-        """``en`` or ``id``; ``en`` when nothing known is in the text."""
-        lead = sum(self.weights.get(g, 0.0) for g in grams(text, self.longest))
+    def lead(self, text: str) -> float:
+        """The log-likelihood ratio of English over Indonesian (0 for nothing known)."""
+        return sum(self.weights.get(g, 0.0) for g in grams(text, self.longest))
+
+    def detect(self, text: str, context: Sequence[str] = ()) -> str:
+        """``en`` or ``id``; ``en`` when nothing known is in the text. ``context`` (the
+        previous question of a conversation) counts as more text in the same language,
+        so a follow-up with little of its own ("Dan Moskow?") takes the conversation's,
+        while one with a language of its own ("And what does Moscow want?") keeps it."""
+        lead = self.lead(text) + sum(self.lead(c) for c in context)
         return "id" if lead < 0 else "en"
 
 
 @lru_cache(maxsize=1)
 def shipped_model() -> LanguageModel:
+    """The model ``assistant/language.json`` holds (read once)."""
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     return LanguageModel(data["weights"], int(data["longest"]))
 
 
-def detect_language(text: str) -> str:
-    """``en``, ``id`` or ``other`` (other scripts, or no recognisable words)."""
+def detect_language(text: str, context: Sequence[str] = ()) -> str:
+    """``en``, ``id`` or ``other`` (text without letters, or mostly in another script);
+    Latin-script text with no known n-gram is ``en``. ``context``: see
+    ``LanguageModel.detect``."""
     words = _WORD.findall(text)
     if not words:
         return "other"
     latin = sum(1 for w in words if w.isascii())
     if latin < len(words) / 2:
         return "other"
-    return shipped_model().detect(text)
+    return shipped_model().detect(text, context)

@@ -1,11 +1,12 @@
 """Build the question-language model: ``python -m assistant.language_train``.
 
-Naive Bayes over the character 1-4-grams of each word, fitted on FacQA's training split:
-its Indonesian questions and the project's English translations of them
-(``assistant/reader/data``). No randomness: the same data gives the same file. Its
-manifest records the data's hashes, the settings and the errors on FacQA's dev split
-(in both languages), which is never fitted on; the archive sets come from FacQA's dev and
-test splits, so they stay unseen too.
+Naive Bayes over the character 1-4-grams of each word, fitted on the project's training
+split of FacQA (``assistant.reader.data.split_of``, by passage): its Indonesian questions
+and the project's English translations of them (``assistant/reader/data``). No
+randomness: the same data gives the same file. Its manifest records the data's hashes,
+the settings and the errors on the dev split, in both languages: never fitted on, but
+the n-gram length was chosen on it, and ``archive-dev`` is made from it; ``archive-test``
+(the test split) is neither.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.language import MODEL_PATH, LanguageModel, grams
+from assistant.reader import DEFAULT_FACQA
 from assistant.reader.data import EXTRA_TRANSLATIONS, TRANSLATIONS, load_facqa
 
-FACQA = Path("../shared/data/facqa/train.jsonl")  # as `tanya reader train` finds it
 # Chosen on FacQA's dev split (1-3-grams: 1 error in 494; 1-4: none), with n-grams seen
 # fewer than MIN_COUNT times left out to keep the file small.
 LONGEST = 4
@@ -50,6 +51,11 @@ def build(facqa: Path, translations: Sequence[Path] = (TRANSLATIONS, EXTRA_TRANS
     records = load_facqa(facqa, translations)
     train = [(r.lang, r.question) for r in records if r.split == "train"]
     dev = [(r.lang, r.question) for r in records if r.split == "dev"]
+    for split, rows in (("training", train), ("dev", dev)):
+        missing = [lang for lang in ("en", "id") if not any(ln == lang for ln, _ in rows)]
+        if missing:
+            raise ValueError(f"no {' or '.join(missing)} questions in the {split} split: "
+                             "is this FacQA's train.jsonl?")
     weights = fit(train)
     model = LanguageModel(weights, LONGEST)
     errors = {lang: sum(model.detect(text) != lang for ln, text in dev if ln == lang)
@@ -70,6 +76,7 @@ def build(facqa: Path, translations: Sequence[Path] = (TRANSLATIONS, EXTRA_TRANS
 
 
 def weights_sha256(weights: dict[str, float]) -> str:
+    """The manifest's hash of the weights: their canonical JSON."""
     text = json.dumps(weights, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -81,14 +88,20 @@ def _sha256(path: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant.language_train",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--facqa", type=Path, default=FACQA, help="FacQA train.jsonl")
+    parser.add_argument("--facqa", type=Path, default=DEFAULT_FACQA, help="FacQA train.jsonl")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help="the model file")
     args = parser.parse_args(argv)
     if not args.facqa.is_file():
         parser.error(f"{args.facqa}: no such file (FacQA's train.jsonl)")
-    data = build(args.facqa)
-    args.out.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n",
-                        encoding="utf-8")
+    try:
+        data = build(args.facqa)
+    except (ValueError, KeyError, TypeError) as exc:  # not FacQA's records
+        parser.error(f"{args.facqa}: cannot build from it ({type(exc).__name__}: {exc})")
+    # Whole or not at all: the shipped model is the default target.
+    temporary = args.out.with_name(f".{args.out.name}.tmp")
+    temporary.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n",
+                         encoding="utf-8")
+    temporary.replace(args.out)
     dev = data["manifest"]["dev"]
     print(f"wrote {args.out}: {len(data['weights'])} n-grams; FacQA dev errors "
           f"en {dev['en']['errors']}/{dev['en']['questions']}, "

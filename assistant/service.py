@@ -383,7 +383,8 @@ class TanyaService:
         history: list[Turn] = state["history"]
         query = standalone_query(state["question"], history)
         state["query"] = query
-        state["lang"] = detect_language(state["question"])
+        earlier = [t.content for t in history if t.role == "user"][-1:]
+        state["lang"] = detect_language(state["question"], earlier)
         state["vector"] = self._query_vector(state["question"], query)
         state["timings"]["embed"] = (time.perf_counter() - started) * 1000
         return state

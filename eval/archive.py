@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.reader import DEFAULT_FACQA
 from assistant.reader.data import QA, contains, load_facqa
 from index.chunking import split_sentences
 
@@ -75,7 +76,7 @@ def write_split(facqa: Path, split: str, eval_dir: Path = EVAL_DIR) -> tuple[int
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.archive", description=__doc__)
-    parser.add_argument("--facqa", type=Path, default=Path("../shared/data/facqa/train.jsonl"))
+    parser.add_argument("--facqa", type=Path, default=DEFAULT_FACQA)
     args = parser.parse_args(argv)
     for split in ("dev", "test"):
         n, docs = write_split(args.facqa, split)

@@ -224,8 +224,11 @@ def run_calibrate_reader(args: argparse.Namespace) -> int:
     entry = _with_bar("calibrating", lambda bar: calibrate_reader(
         sets, config, args.max_false_refusal))
     print_json(entry)
+    # Fewer answerable questions than one in the false-refusal budget's reach, and a
+    # single question decides a set's cut: worth a warning, not an error.
+    few = math.ceil(1 / args.max_false_refusal) if args.max_false_refusal else math.inf
     for key, group in entry["sets"].items():
-        if group["own_threshold"] is not None and group["answerable"] < _FEW_QUESTIONS:
+        if group["own_threshold"] is not None and group["answerable"] < few:
             say(f"warning: {key} has {group['answerable']} answerable questions; a "
                 f"{args.max_false_refusal:.0%} false-refusal cut from so few moves with "
                 "each of them")
@@ -269,24 +272,21 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 # -- helpers --------------------------------------------------------------------------------
-# Fewer answerable questions than this in one set and language, and its 5% false-refusal
-# cut is decided by one of them: worth a warning, not an error.
-_FEW_QUESTIONS = 20
-
-
 def _calibration_target(given: Path | None) -> Path:
     """Where a calibration will be written, checked before the sets run (minutes, on the
     archive sets), not after."""
-    from assistant.calibration import own_calibration_path
+    from assistant.calibration import CALIBRATION_ENV, own_calibration_path
     from assistant.errors import ConfigError
     from eval.calibrate import CALIBRATION_FILE
 
-    path = given or own_calibration_path() or CALIBRATION_FILE
+    own = own_calibration_path()
+    path = given or own or CALIBRATION_FILE
+    named = ("--calibration-file" if given else f"{CALIBRATION_ENV}=" if own
+             else "the calibration file")
     if path.is_dir():
-        raise ConfigError(f"--calibration-file {path} is a directory; name a file")
+        raise ConfigError(f"{named} {path} is a directory; name a file")
     if not path.parent.is_dir():
-        raise ConfigError(f"--calibration-file {path}: its folder {path.parent} does not "
-                          "exist")
+        raise ConfigError(f"{named} {path}: its folder {path.parent} does not exist")
     return path
 
 
@@ -304,7 +304,7 @@ def _check_out(out: Path, overwrite: bool) -> None:
     held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if not held:
         return
-    others = [name for name in held if name not in _RUN_FILES]
+    others = [name for name in held if name not in _RUN_FILES or not (out / name).is_file()]
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise ConfigError(f"--out {out} holds files that are not a run's ({shown}); "
@@ -369,10 +369,13 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
                                  refusal_threshold=threshold, reader=args.reader,
                                  reader_threshold=getattr(args, "reader_threshold", None),
                                  reader_chars=args.reader_chars)
+    # Either would be recorded in summary.json and decide nothing.
     if threshold is not None and settings.reader_on:
-        # It would be recorded in summary.json and decide nothing.
         raise ConfigError("--threshold is the sentence path's refusal threshold, used only "
                           "with --reader off; the reader's is --reader-threshold")
+    if getattr(args, "reader_threshold", None) is not None and not settings.reader_on:
+        raise ConfigError("--reader-threshold is the reader's, and the reader is off; the "
+                          "sentence path's is --threshold")
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
                                     min_chars=args.min_chars,
                                     sentence_weight=args.sentence_weight,

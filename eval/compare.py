@@ -79,7 +79,7 @@ def format_comparison(comparison: dict[str, Any]) -> str:
         lines.append(f"config {key}: {va} -> {vb}")
     langs = sorted({lang for m in comparison["metrics"] for lang in m["by_lang"]})
     # The verdict: is B better or worse than A, by the metric's direction (a lower false
-    # refusal rate or latency is better).
+    # refusal rate is better); latency gets none ("timing", _TIMING).
     headers = ["metric", "A", "B", "B-A", "B vs A", *(f"B-A {lang}" for lang in langs)]
     rows = [[m["metric"], fmt(m["a"], m["metric"]), fmt(m["b"], m["metric"]),
              _signed(m["delta"], m["metric"]), m["verdict"],

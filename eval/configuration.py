@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from assistant.calibration import load_calibration, reader_entry, refusal_threshold
+from assistant.calibration import load_calibration, reader_thresholds, refusal_threshold
 from assistant.errors import ConfigError
 from assistant.retrieval import DEFAULT_SENTENCE_WEIGHT
 from assistant.service import TanyaService
@@ -129,17 +129,10 @@ def open_service(config: EvalConfig, documents: Sequence[Document],
 
 def reader_config(service: TanyaService) -> dict[str, Any]:
     """What decides the reader's refusals: its adapter, and the thresholds per question
-    language with where they came from (an override applies to every language)."""
-    settings = service.settings
+    language with where they came from (``assistant.calibration.reader_thresholds``)."""
     sha = service.reader().adapter.sha256
-    entry = reader_entry(sha, service.embedder.calibration_spec)
-    if settings.reader_threshold is not None:
-        thresholds, source = {"all": settings.reader_threshold}, "override"
-    elif entry:
-        thresholds = {**entry.get("thresholds", {}), "other": float(entry["threshold"])}
-        source = "calibration"
-    else:
-        thresholds, source = {"all": 0.0}, "uncalibrated"
+    thresholds, source = reader_thresholds(sha, service.embedder.calibration_spec,
+                                           service.settings.reader_threshold)
     return {"reader_adapter": sha[:12], "reader_thresholds": thresholds,
             "reader_threshold_source": source}
 

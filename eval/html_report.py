@@ -11,8 +11,9 @@ from html import escape
 from typing import Any
 
 from eval.charts import grouped_bars, histogram
+from eval.failures import FAILED_DEFINITION, failure_counts, failure_reasons
 from eval.metrics import metric_value
-from eval.results import FAILED_DEFINITION, QuestionResult, failure_counts, failure_reasons
+from eval.results import QuestionResult
 from eval.tables import LABELS, metric_notes, metric_rows, reader_note, scopes, tag_rows
 
 _CHART_METRICS = ("retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",

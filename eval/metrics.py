@@ -211,27 +211,6 @@ def _score(result: QuestionResult) -> float | None:
     return None if score is None or math.isnan(score) else float(score)
 
 
-def failures(result: QuestionResult) -> tuple[str, ...]:
-    """The metrics this question fails, so a reader can see why it counts against."""
-    if result.error:
-        return ("error",)
-    if not result.answerable:
-        return () if result.refused else ("refusal.accuracy",)
-    failed = [f"retrieval.hit@{k}" for k in HIT_KS if result.rank is None or result.rank > k]
-    if result.facts_missing:
-        failed.append("answer.fact_recall")
-    scores = span_scores(result) if has_reader_output(result) else None
-    if scores is not None and not scores[0]:
-        failed.append("answer.span_em")
-    if not any(c.relevant for c in result.cited):
-        failed.append("citations.hit")
-    if any(not c.relevant for c in result.cited):
-        failed.append("citations.precision")
-    if result.refused:
-        failed.append("refusal.false_refusal_rate")
-    return tuple(failed)
-
-
 def group_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
     """The DESIGN.md metrics object for one group of results."""
     answerable = [r for r in results if r.answerable]

@@ -95,15 +95,16 @@ def shipped_sets() -> dict[str, Traversable]:
 def load_question_set(spec: str | Path) -> QuestionSet:
     """Load a question set from a path, or by name for a shipped set (``ukraina``)."""
     path = Path(spec)
-    if path.is_dir():
-        raise QuestionSetError(f"{spec} is a directory; give a question set file "
-                               "(.jsonl, .yaml) or a shipped set's name")
     if path.is_file():
         source: Traversable | Path = path
         label = str(path)
     else:
         shipped = shipped_sets()
+        # A shipped name wins over a folder of that name (a run's --out, say).
         if str(spec) not in shipped:
+            if path.is_dir():
+                raise QuestionSetError(f"{spec} is a directory; give a question set file "
+                                       "(.jsonl, .yaml) or a shipped set's name")
             names = ", ".join(sorted(shipped)) or "none"
             raise QuestionSetError(
                 f"{spec}: no such file, and not a shipped question set ({names})")
@@ -296,8 +297,11 @@ def _language_warnings(record: dict[str, Any]) -> list[str]:
         return [f"lang {lang!r}: Tanya tells {' and '.join(ANSWER_LANGUAGES)} apart; the "
                 f"metrics group this question under {lang!r}, and it is answered as the "
                 "language it reads as"]
-    read_as = detect_language(question)
-    if read_as in ANSWER_LANGUAGES and read_as != lang:
+    history = record.get("history")
+    earlier = [t["content"] for t in history if isinstance(t, dict) and t.get("role") == "user"
+               and isinstance(t.get("content"), str)] if isinstance(history, list) else []
+    read_as = detect_language(question, earlier[-1:])  # as the service reads it
+    if read_as != lang:
         return [f"lang {lang!r}, but the question reads as {read_as!r} (answered as "
                 f"{read_as!r}, grouped under {lang!r})"]
     return []

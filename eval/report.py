@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from eval.failures import FAILED_DEFINITION, failure_counts, failure_reasons
 from eval.html_report import html_report
-from eval.results import FAILED_DEFINITION, QuestionResult, failure_counts, failure_reasons
+from eval.results import QuestionResult
 from eval.tables import metric_notes, metric_rows, reader_note, tag_rows
 
 MAX_FAILED_SHOWN = 300

@@ -10,7 +10,8 @@ from typing import cast
 from assistant.errors import BadQuestionError
 from assistant.service import TanyaService
 from assistant.types import Answer, Passage, Role, Turn
-from eval.metrics import RANK_CUTOFF, failures, first_relevant_rank, is_relevant, split_facts
+from eval.failures import failures
+from eval.metrics import RANK_CUTOFF, first_relevant_rank, is_relevant, split_facts
 from eval.questionset import Question
 from eval.results import Cited, QuestionResult, Retrieved
 

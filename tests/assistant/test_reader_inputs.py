@@ -24,10 +24,10 @@ from assistant.reader.inputs import (
     Window,
     batch,
 )
+from tests.support.facqa import FACQA
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "index" / "corpus"
-FACQA = ROOT.parent / "shared" / "data" / "facqa" / "train.jsonl"
 FACQA_RECORDS = 80  # enough variety; the exact (slow) normaliser costs ~25 ms per KB
 
 TEXTS = [

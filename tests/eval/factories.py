@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from eval.metrics import failures
+from eval.failures import failures
 from eval.results import Cited, QuestionResult
 
 

@@ -313,6 +313,7 @@ def test_a_reader_option_reaches_the_service_the_run_asks(
     from eval.configuration import open_service
 
     variable = "TANYA_" + field.upper()
+    monkeypatch.setenv("TANYA_READER", "on")  # what the options are for
     monkeypatch.delenv(variable, raising=False)
     assert getattr(eval_commands._config(parsed("run", "ukraina"), None, None), field) == default
     monkeypatch.setenv(variable, from_env)
@@ -346,6 +347,9 @@ def test_the_sentence_paths_threshold_is_refused_with_the_reader_on(
     assert run("run", str(tiny_set), "--embedder", "hash:64", "--reader", "on",
                "--threshold", "0.5") == 2
     assert "the reader's is --reader-threshold" in capsys.readouterr().err
+    assert run("run", str(tiny_set), "--embedder", "hash:64", "--reader", "off",
+               "--reader-threshold", "0.5") == 2
+    assert "the sentence path's is --threshold" in capsys.readouterr().err
 
 
 def test_a_run_records_the_reader_thresholds_and_where_they_came_from() -> None:
@@ -405,11 +409,13 @@ def test_a_calibration_target_is_checked_before_the_sets_run(
         tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     import eval.calibrate as calibrate_module
+    import eval.calibrate_reader as calibrate_reader_module
 
     def never(*_: object, **__: object) -> None:
         raise AssertionError("the sets ran before the target was checked")
 
     monkeypatch.setattr(calibrate_module, "calibrate_set", never)
+    monkeypatch.setattr(calibrate_reader_module, "calibrate_reader", never)
     for command in ("calibrate", "calibrate-reader"):
         assert run(command, str(tiny_set), "--embedder", "hash:64", "--calibration-file",
                    str(tmp_path / "no-such-folder" / "calibration.json")) == 2
@@ -492,3 +498,13 @@ def test_a_folder_or_a_language_label_tanya_cannot_read_is_named(
                                   "answerable": False}) + "\n", encoding="utf-8")
     assert run("validate", str(labels)) == 0
     assert "lang 'en', but the question reads as 'id'" in capsys.readouterr().err
+
+
+def test_a_folder_named_like_a_shipped_set_does_not_hide_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`tanya eval run offtopic --out offtopic`, then the same again with --overwrite."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "offtopic").mkdir()
+    assert run("validate", "offtopic") == 0
+    assert "shipped:offtopic.jsonl: 40 questions" in capsys.readouterr().out

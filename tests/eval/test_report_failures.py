@@ -7,14 +7,12 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from assistant.types import Answer, Turn
+from eval.failures import FAILED_DEFINITION, failure_counts, failure_reasons, failures
 from eval.html_report import html_report
-from eval.metrics import failures
 from eval.questionset import Question
 from eval.report import markdown_report, write_reports
-from eval.results import FAILED_DEFINITION, QuestionResult, failure_counts, failure_reasons
+from eval.results import QuestionResult
 from eval.runner import score_answer
 from eval.summary import summarize
 from tests.eval.factories import cited, result
@@ -45,7 +43,7 @@ def test_a_pipe_in_an_id_or_question_is_escaped_the_gfm_way() -> None:
 
 
 def test_a_gfm_renderer_shows_the_pipes_as_text() -> None:
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # installed with gradio
     results = [result("q|1", question=PIPED, rank=4)]
     page = markdown_it.MarkdownIt("commonmark").enable("table").render(
         markdown_report(summarize(results), results))

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.service import TanyaService
 from assistant.types import Answer, AnswerSpan
-from eval.metrics import failures
+from eval.failures import failures
 from eval.questionset import Question
 from eval.runner import EvalRunner, score_answer
 

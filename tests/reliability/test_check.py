@@ -241,13 +241,24 @@ def test_a_broken_calibration_is_one_problem_not_a_traceback(
     assert problem.startswith("the reader cannot be checked (invalid literal"), problem
 
 
-def test_a_missing_own_calibration_file_is_named(
+def test_an_own_calibration_file_that_is_missing_or_broken_is_named(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("TANYA_READER", "on")
-    monkeypatch.setenv("TANYA_CALIBRATION", str(tmp_path / "ours.json"))
-    code, report = check(capsys)
+    from assistant import calibration
+
+    own = tmp_path / "ours.json"
+    monkeypatch.setenv("TANYA_CALIBRATION", str(own))
+    calibration.clear_cache()
+    code, report = check(capsys)  # the reader off: the file is checked all the same
     assert code == 1
-    [problem] = problems(report, "reader")
-    assert f"TANYA_CALIBRATION={tmp_path / 'ours.json'} does not exist" in problem, problem
-    assert f"--calibration-file {tmp_path / 'ours.json'}`" in problem, problem
+    [problem] = problems(report, "calibration")
+    assert f"TANYA_CALIBRATION={own} does not exist" in problem, problem
+    assert "writes there" in problem, problem
+    own.write_text("{not json")
+    calibration.clear_cache()
+    monkeypatch.setenv("TANYA_READER", "on")
+    code, report = check(capsys)
+    [problem] = problems(report, "calibration")
+    assert f"fix: fix or delete {own}, or unset TANYA_CALIBRATION" in problem, problem
+    assert "its calibration cannot be read" in problems(report, "reader")[0]
+    calibration.clear_cache()
