@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,3 +68,10 @@ def detect_language(text: str, context: Sequence[str] = ()) -> str:
     if latin < len(words) / 2:
         return "other"
     return shipped_model().detect(text, context)
+
+
+def conversation_language(question: str, turns: Iterable[tuple[str, str]]) -> str:
+    """``detect_language`` of a question asked after ``turns`` ((role, content), oldest
+    first): read with the last earlier user question."""
+    earlier = [content for role, content in turns if role == "user"][-1:]
+    return detect_language(question, earlier)

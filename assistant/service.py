@@ -35,7 +35,7 @@ from assistant.extractive import (
     lead_with_span,
     score_sentences,
 )
-from assistant.language import detect_language
+from assistant.language import conversation_language
 from assistant.lexical import BM25
 from assistant.phrases import is_refusal, refusal
 from assistant.questions import clean_history, clean_question
@@ -383,8 +383,8 @@ class TanyaService:
         history: list[Turn] = state["history"]
         query = standalone_query(state["question"], history)
         state["query"] = query
-        earlier = [t.content for t in history if t.role == "user"][-1:]
-        state["lang"] = detect_language(state["question"], earlier)
+        state["lang"] = conversation_language(state["question"],
+                                              ((t.role, t.content) for t in history))
         state["vector"] = self._query_vector(state["question"], query)
         state["timings"]["embed"] = (time.perf_counter() - started) * 1000
         return state

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from assistant.errors import TanyaError
-from assistant.language import ANSWER_LANGUAGES, detect_language
+from assistant.language import ANSWER_LANGUAGES, conversation_language
 from eval.metrics import normalize, normalize_answer
 from index.documents import Document
 from index.formats import surrogate_fields
@@ -241,7 +241,9 @@ def _validate(records: list[tuple[int, Any]], label: str) -> tuple[list[Question
             errors.append(f"{where}: duplicate id {qid!r} (first used on line {seen[qid]})")
             continue
         seen[qid] = line
-        questions.append(_to_question(record, line))
+        question = _to_question(record, line)
+        warnings += [f"{where}: {note}" for note in _language_warnings(question)]
+        questions.append(question)
     if not records:
         errors.append(f"{label}: no questions")
     _raise_if(errors)
@@ -277,7 +279,6 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     errors += surrogate_fields(record)  # text no model can read
     warnings = [f"unknown field {name!r} (ignored)" for name in record
                 if name not in _KNOWN_FIELDS]
-    warnings += _language_warnings(record)
     if record.get("answerable") is False and (record.get("evidence") or
                                               record.get("answer_facts")):
         warnings.append("unanswerable question has evidence or answer_facts (ignored)")
@@ -286,24 +287,17 @@ def _check_record(record: Any) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
-def _language_warnings(record: dict[str, Any]) -> list[str]:
+def _language_warnings(question: Question) -> list[str]:
     """``lang`` only groups the metrics; the service answers a question in the language
     it reads as. A label it cannot read as, or one it disagrees with, is worth a word."""
-    lang, question = record.get("lang"), record.get("question")
-    if not isinstance(lang, str) or not isinstance(question, str) or not question.strip():
-        return []
-    lang = lang.strip()
-    if lang not in ANSWER_LANGUAGES:
-        return [f"lang {lang!r}: Tanya tells {' and '.join(ANSWER_LANGUAGES)} apart; the "
-                f"metrics group this question under {lang!r}, and it is answered as the "
-                "language it reads as"]
-    history = record.get("history")
-    earlier = [t["content"] for t in history if isinstance(t, dict) and t.get("role") == "user"
-               and isinstance(t.get("content"), str)] if isinstance(history, list) else []
-    read_as = detect_language(question, earlier[-1:])  # as the service reads it
-    if read_as != lang:
-        return [f"lang {lang!r}, but the question reads as {read_as!r} (answered as "
-                f"{read_as!r}, grouped under {lang!r})"]
+    if question.lang not in ANSWER_LANGUAGES:
+        return [f"lang {question.lang!r}: Tanya tells {' and '.join(ANSWER_LANGUAGES)} apart; "
+                f"the metrics group this question under {question.lang!r}, and it is "
+                "answered as the language it reads as"]
+    read_as = conversation_language(question.question, question.history)  # as served
+    if read_as != question.lang:
+        return [f"lang {question.lang!r}, but the question reads as {read_as!r} (answered "
+                f"as {read_as!r}, grouped under {question.lang!r})"]
     return []
 
 
