@@ -56,10 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--max-false-refusal", type=_fraction, default=0.05,
                            metavar="RATE", help="largest share of answerable questions the "
                            "threshold may refuse (default 0.05)")
-    calibrate.add_argument("--dry-run", action="store_true", help="print, do not write")
-    calibrate.add_argument("--calibration-file", type=Path, metavar="PATH",
-                           help="where to write (default: TANYA_CALIBRATION, else the "
-                             "assistant's calibration.json)")
+    _target_options(calibrate)
     _config_options(calibrate, threshold=False)
     calibrate.set_defaults(handler=run_calibrate)
 
@@ -74,10 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "bundled article")
     reader.add_argument("--max-false-refusal", type=_fraction, default=0.05, metavar="RATE",
                         help="largest share of answerable questions to refuse (default 0.05)")
-    reader.add_argument("--dry-run", action="store_true", help="print, do not write")
-    reader.add_argument("--calibration-file", type=Path, metavar="PATH",
-                        help="where to write (default: TANYA_CALIBRATION, else the "
-                             "assistant's calibration.json)")
+    _target_options(reader)
     _config_options(reader, threshold=False)
     reader.set_defaults(handler=run_calibrate_reader)
 
@@ -88,6 +82,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _set_argument(validate)
     _corpus_option(validate)
     validate.set_defaults(handler=run_validate)
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    """Where a calibration command writes (``_calibration_target``)."""
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    parser.add_argument("--calibration-file", type=Path, metavar="PATH",
+                        help="where to write (default: TANYA_CALIBRATION, else the "
+                             "assistant's calibration.json)")
 
 
 def _set_argument(parser: argparse.ArgumentParser) -> None:
@@ -365,15 +367,16 @@ def _config(args: argparse.Namespace, threshold: float | None, llm: str | None) 
     from assistant.settings import Settings
     from eval.configuration import EvalConfig
 
+    reader_threshold = getattr(args, "reader_threshold", None)  # eval run's only
     settings = Settings.from_env(embedder=args.embedder, k=args.k, llm=llm,
                                  refusal_threshold=threshold, reader=args.reader,
-                                 reader_threshold=getattr(args, "reader_threshold", None),
+                                 reader_threshold=reader_threshold,
                                  reader_chars=args.reader_chars)
     # Either would be recorded in summary.json and decide nothing.
     if threshold is not None and settings.reader_on:
         raise ConfigError("--threshold is the sentence path's refusal threshold, used only "
                           "with --reader off; the reader's is --reader-threshold")
-    if getattr(args, "reader_threshold", None) is not None and not settings.reader_on:
+    if reader_threshold is not None and not settings.reader_on:
         raise ConfigError("--reader-threshold is the reader's, and the reader is off; the "
                           "sentence path's is --threshold")
     return EvalConfig.from_settings(settings, args.max_chars, args.hybrid,
